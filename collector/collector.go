@@ -1,0 +1,278 @@
+// Package collector holds one collector per heartbeat subsystem. Each file
+// registers its collector in init(); a Set builds the enabled ones from a
+// config and runs them concurrently on every scrape.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+)
+
+// Namespace prefixes every metric the exporter serves.
+const Namespace = "heartbeat"
+
+// ErrNoData tells the scraper a collector had nothing to report; it is not
+// a failure (a source that is absent on this host).
+var ErrNoData = errors.New("collector returned no data")
+
+// Collector is what each subsystem implements. Update sends its metrics on
+// ch and returns an error only when a source is broken, not when absent.
+type Collector interface {
+	Update(ctx context.Context, ch chan<- prometheus.Metric) error
+}
+
+// Closer is implemented by collectors that run background work; Close is
+// called when a reload replaces them.
+type Closer interface {
+	Close()
+}
+
+// Paths are the roots the collectors read the host from; tests and
+// containers point them elsewhere.
+type Paths struct {
+	Proc string // --path.procfs
+	Sys  string // --path.sysfs
+	Root string // --path.rootfs
+}
+
+// Deps is what a collector factory gets.
+type Deps struct {
+	Logger log.Logger
+	Config *config.Config
+	Paths  Paths
+}
+
+// Factory builds a collector from a config. An error refuses the config.
+type Factory func(Deps) (Collector, error)
+
+type registration struct {
+	defaultOn bool
+	factory   Factory
+	enabled   *bool
+}
+
+var registry = map[string]*registration{}
+
+// registerCollector is called from each collector's init().
+func registerCollector(name string, defaultOn bool, f Factory) {
+	if _, dup := registry[name]; dup {
+		panic("collector registered twice: " + name)
+	}
+	registry[name] = &registration{defaultOn: defaultOn, factory: f}
+}
+
+// AddFlags adds --collector.NAME / --no-collector.NAME for every collector.
+func AddFlags(app *kingpin.Application) {
+	for _, name := range Names() {
+		r := registry[name]
+		state := "disabled"
+		if r.defaultOn {
+			state = "enabled"
+		}
+		r.enabled = app.Flag("collector."+name,
+			fmt.Sprintf("Enable the %s collector (default: %s).", name, state)).
+			Default(fmt.Sprint(r.defaultOn)).Bool()
+	}
+}
+
+// Names lists every registered collector, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func isEnabled(name string) bool {
+	r := registry[name]
+	if r.enabled == nil { // flags not parsed (tests): use the default
+		return r.defaultOn
+	}
+	return *r.enabled
+}
+
+// Set is the enabled collectors built from one config. A reload builds a
+// new Set and closes the old one.
+type Set struct {
+	logger     log.Logger
+	collectors map[string]Collector
+}
+
+// NewSet builds every enabled collector. The first factory error is
+// returned, naming the collector, and nothing is kept running.
+func NewSet(deps Deps) (*Set, error) {
+	s := &Set{logger: deps.Logger, collectors: map[string]Collector{}}
+	for _, name := range Names() {
+		if !isEnabled(name) {
+			continue
+		}
+		c, err := registry[name].factory(Deps{
+			Logger: log.With(deps.Logger, "collector", name),
+			Config: deps.Config,
+			Paths:  deps.Paths,
+		})
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("collector %s: %w", name, err)
+		}
+		s.collectors[name] = c
+	}
+	return s, nil
+}
+
+// Enabled lists the collectors in the set, sorted.
+func (s *Set) Enabled() []string {
+	names := make([]string, 0, len(s.collectors))
+	for n := range s.collectors {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Close stops background work of every collector in the set.
+func (s *Set) Close() {
+	for _, c := range s.collectors {
+		if cl, ok := c.(Closer); ok {
+			cl.Close()
+		}
+	}
+}
+
+// Select returns a prometheus.Collector running the named collectors of
+// the set: all when collect is empty, minus those in exclude. Naming a
+// collector that is not enabled is an error, as in node_exporter.
+// ctx bounds the collectors' work to the scrape's deadline.
+func (s *Set) Select(ctx context.Context, collect, exclude []string) (prometheus.Collector, error) {
+	if len(collect) > 0 && len(exclude) > 0 {
+		return nil, errors.New("collect[] and exclude[] cannot be combined")
+	}
+	chosen := map[string]Collector{}
+	if len(collect) == 0 {
+		for n, c := range s.collectors {
+			chosen[n] = c
+		}
+	}
+	for _, n := range collect {
+		c, ok := s.collectors[n]
+		if !ok {
+			return nil, fmt.Errorf("collector %q is unknown or disabled", n)
+		}
+		chosen[n] = c
+	}
+	for _, n := range exclude {
+		if _, ok := s.collectors[n]; !ok {
+			return nil, fmt.Errorf("collector %q is unknown or disabled", n)
+		}
+		delete(chosen, n)
+	}
+	return &scrape{ctx: ctx, logger: s.logger, collectors: chosen}, nil
+}
+
+var (
+	scrapeDurationDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(Namespace, "scrape", "collector_duration_seconds"),
+		"How long a collector took during this scrape.",
+		[]string{"collector"}, nil)
+	scrapeSuccessDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(Namespace, "scrape", "collector_success"),
+		"1 if the collector's sources could be read during this scrape, 0 if one was broken (see the log).",
+		[]string{"collector"}, nil)
+)
+
+// scrape runs a chosen group of collectors for one request.
+type scrape struct {
+	ctx        context.Context
+	logger     log.Logger
+	collectors map[string]Collector
+}
+
+// Describe sends nothing: the collectors' metrics depend on what the host
+// has, so the registry treats this collector as unchecked.
+func (s *scrape) Describe(chan<- *prometheus.Desc) {}
+
+// Collect runs every collector concurrently and waits for all of them.
+func (s *scrape) Collect(ch chan<- prometheus.Metric) {
+	var wg sync.WaitGroup
+	for name, c := range s.collectors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.run(name, c, ch)
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *scrape) run(name string, c Collector, ch chan<- prometheus.Metric) {
+	begin := time.Now()
+	err := safeUpdate(s.ctx, c, ch)
+	duration := time.Since(begin).Seconds()
+	success := 1.0
+	switch {
+	case err == nil:
+		errorLog.clear(s.logger, name)
+	case errors.Is(err, ErrNoData):
+		_ = level.Debug(s.logger).Log("msg", "collector returned no data", "collector", name)
+		errorLog.clear(s.logger, name)
+	default:
+		success = 0
+		errorLog.report(s.logger, name, err)
+	}
+	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, duration, name)
+	ch <- prometheus.MustNewConstMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, name)
+}
+
+// safeUpdate turns a panic in a collector into an error for that collector
+// alone: one broken parser must not take the process or the scrape down.
+func safeUpdate(ctx context.Context, c Collector, ch chan<- prometheus.Metric) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("collector panicked: %v", r)
+		}
+	}()
+	return c.Update(ctx, ch)
+}
+
+// errorLog logs a collector's error once per change, so a source that
+// stays broken does not flood the log at every scrape.
+var errorLog = &changeLog{last: map[string]string{}}
+
+type changeLog struct {
+	mu   sync.Mutex
+	last map[string]string
+}
+
+func (l *changeLog) report(logger log.Logger, name string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	msg := err.Error()
+	if l.last[name] == msg {
+		_ = level.Debug(logger).Log("msg", "collector still failing", "collector", name, "err", msg)
+		return
+	}
+	l.last[name] = msg
+	_ = level.Error(logger).Log("msg", "collector failed", "collector", name, "err", msg)
+}
+
+func (l *changeLog) clear(logger log.Logger, name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, failing := l.last[name]; failing {
+		delete(l.last, name)
+		_ = level.Info(logger).Log("msg", "collector recovered", "collector", name)
+	}
+}

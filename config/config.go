@@ -1,0 +1,139 @@
+// Package config holds the YAML configuration of heartbeat_exporter: what
+// each collector reads. It knows nothing about Prometheus types, so it can be
+// loaded, validated and reloaded on its own.
+package config
+
+import (
+	_ "embed"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// DefaultYAML is the configuration used when no --config.file is given. It
+// targets a stock Debian mail gateway; every source it names is optional, so
+// on a host without the mail products it reports nothing rather than errors.
+//
+//go:embed default.yml
+var DefaultYAML []byte
+
+// DefaultName is how the embedded default is named in messages.
+const DefaultName = "<embedded default>"
+
+// Config is the whole configuration file. Every section is optional.
+type Config struct {
+	Node       NodeConfig       `yaml:"node"`
+	Filesystem FilesystemConfig `yaml:"filesystem"`
+}
+
+// NodeConfig sets the identity exported on heartbeat_node_info, the
+// heartbeat's "customer id".
+type NodeConfig struct {
+	// Labels are copied onto heartbeat_node_info, e.g. {customer: acme}.
+	Labels map[string]string `yaml:"labels"`
+	// ID overrides node_id. Left empty, node_id is a keyed hash of
+	// /etc/machine-id, never the machine id itself.
+	ID string `yaml:"id"`
+}
+
+// FilesystemConfig lists where space and inodes are reported.
+type FilesystemConfig struct {
+	// Paths whose file systems are reported. Empty means "/" plus every
+	// folder the other sections point at (see Config.FilesystemPaths).
+	Paths []string `yaml:"paths"`
+	// StatTimeout bounds a statfs call; a mount that does not answer in
+	// time (a stale NFS mount) is reported as stuck instead of hanging.
+	StatTimeout time.Duration `yaml:"stat_timeout"`
+}
+
+// DefaultStatTimeout is FilesystemConfig.StatTimeout when unset.
+const DefaultStatTimeout = 5 * time.Second
+
+// reservedNodeLabels are set by the system collector itself.
+var reservedNodeLabels = map[string]bool{"node_id": true, "hostname": true}
+
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+func (c *Config) applyDefaults() {
+	if c.Filesystem.StatTimeout == 0 {
+		c.Filesystem.StatTimeout = DefaultStatTimeout
+	}
+}
+
+// validate returns one FieldError per problem, each naming the field by its
+// path in the YAML document (e.g. "filesystem.paths[1]").
+func (c *Config) validate() []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, name := range sortedKeys(c.Node.Labels) {
+		path := "node.labels." + name
+		switch {
+		case !labelNameRE.MatchString(name) || strings.HasPrefix(name, "__"):
+			add(path, "%q is not a valid Prometheus label name", name)
+		case reservedNodeLabels[name]:
+			add(path, "label %q is set by the exporter itself", name)
+		}
+	}
+	for i, p := range c.Filesystem.Paths {
+		if msg := checkAbsPath(p); msg != "" {
+			add(fmt.Sprintf("filesystem.paths[%d]", i), "%s", msg)
+		}
+	}
+	if c.Filesystem.StatTimeout < 0 || c.Filesystem.StatTimeout > time.Minute {
+		add("filesystem.stat_timeout", "must be between 0s and 1m, got %s", c.Filesystem.StatTimeout)
+	}
+	return errs
+}
+
+// checkAbsPath says what is wrong with a configured file system path, or "".
+func checkAbsPath(p string) string {
+	switch {
+	case p == "":
+		return "path is empty"
+	case strings.ContainsRune(p, 0):
+		return "path contains a NUL byte"
+	case !filepath.IsAbs(p):
+		return fmt.Sprintf("path %q is not absolute", p)
+	}
+	return ""
+}
+
+// FilesystemPaths is the list of paths the filesystem collector reports:
+// the configured ones, or by default "/" plus every folder other sections
+// point at, cleaned and without duplicates.
+func (c *Config) FilesystemPaths() []string {
+	paths := c.Filesystem.Paths
+	if len(paths) == 0 {
+		paths = append([]string{"/"}, c.sourceDirs()...)
+	}
+	seen := map[string]bool{}
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		p = filepath.Clean(p)
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// sourceDirs lists folders other collectors read from. Sections added by
+// later collectors contribute here so their disks are watched by default.
+func (c *Config) sourceDirs() []string {
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,207 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FieldError is one problem with one field of the configuration.
+type FieldError struct {
+	Path string // e.g. "filesystem.paths[1]"
+	Msg  string
+}
+
+// Error is returned by Load and Parse: every problem found, each naming
+// the file, the line and the field, one per line.
+type Error struct {
+	File     string
+	Problems []Problem
+}
+
+// Problem is a FieldError placed in the file.
+type Problem struct {
+	Line int // 0 when the field is not in the file (a default)
+	Path string
+	Msg  string
+}
+
+func (p Problem) format(file string) string {
+	var b strings.Builder
+	b.WriteString(file)
+	if p.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(p.Line))
+	}
+	if p.Path != "" {
+		b.WriteString(": " + p.Path)
+	}
+	b.WriteString(": " + p.Msg)
+	return b.String()
+}
+
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.format(e.File)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Load reads, parses and validates the file at path. An empty path loads
+// the embedded default.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Parse(DefaultName, DefaultYAML)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates one YAML document; name is used in errors.
+// Unknown fields are refused so that a typo does not silently disable a
+// source.
+func Parse(name string, data []byte) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, &Error{File: name, Problems: []Problem{syntaxProblem(err)}}
+	}
+	idx := indexNode(&doc)
+
+	cfg := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, &Error{File: name, Problems: decodeProblems(err, idx)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, &Error{File: name, Problems: []Problem{{Msg: "more than one YAML document; only one is allowed"}}}
+	}
+	cfg.applyDefaults()
+	if ferrs := cfg.validate(); len(ferrs) > 0 {
+		e := &Error{File: name}
+		for _, fe := range ferrs {
+			e.Problems = append(e.Problems, Problem{Line: idx.lineOf(fe.Path), Path: fe.Path, Msg: fe.Msg})
+		}
+		return nil, e
+	}
+	return cfg, nil
+}
+
+var (
+	lineMsgRE      = regexp.MustCompile(`^line (\d+): (.*)$`)
+	syntaxLineRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type`)
+)
+
+func syntaxProblem(err error) Problem {
+	if m := syntaxLineRE.FindStringSubmatch(err.Error()); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return Problem{Line: n, Msg: "syntax error: " + m[2]}
+	}
+	return Problem{Msg: "syntax error: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+}
+
+// decodeProblems turns yaml's "line N: ..." strings into Problems that
+// name the field, which yaml itself does not do for type errors.
+func decodeProblems(err error, idx *nodeIndex) []Problem {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return []Problem{syntaxProblem(err)}
+	}
+	problems := make([]Problem, 0, len(te.Errors))
+	for _, s := range te.Errors {
+		m := lineMsgRE.FindStringSubmatch(s)
+		if m == nil {
+			problems = append(problems, Problem{Msg: s})
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		p := Problem{Line: line, Path: idx.keyAt(line, ""), Msg: "wrong type: " + m[2]}
+		if f := unknownFieldRE.FindStringSubmatch(m[2]); f != nil {
+			p.Path = idx.keyAt(line, f[1])
+			p.Msg = fmt.Sprintf("unknown field %q", f[1])
+		}
+		problems = append(problems, p)
+	}
+	return problems
+}
+
+// nodeIndex maps between field paths and lines of the parsed document.
+type nodeIndex struct {
+	lines map[string]int    // path -> line of its key (or item)
+	keys  map[int][]yamlKey // line -> mapping keys on it, in document order
+}
+
+type yamlKey struct{ name, path string }
+
+func indexNode(doc *yaml.Node) *nodeIndex {
+	idx := &nodeIndex{lines: map[string]int{}, keys: map[int][]yamlKey{}}
+	if len(doc.Content) > 0 {
+		idx.walk(doc.Content[0], "")
+	}
+	return idx
+}
+
+func (idx *nodeIndex) walk(n *yaml.Node, path string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key, val := n.Content[i], n.Content[i+1]
+			child := key.Value
+			if path != "" {
+				child = path + "." + key.Value
+			}
+			idx.lines[child] = key.Line
+			idx.keys[key.Line] = append(idx.keys[key.Line], yamlKey{key.Value, child})
+			idx.walk(val, child)
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			child := fmt.Sprintf("%s[%d]", path, i)
+			idx.lines[child] = item.Line
+			idx.walk(item, child)
+		}
+	}
+}
+
+// keyAt names the field a yaml error on line is about: the key called name
+// there, or with name "" the innermost key on that line.
+func (idx *nodeIndex) keyAt(line int, name string) string {
+	keys := idx.keys[line]
+	best := ""
+	for _, k := range keys {
+		if name != "" && k.name == name {
+			return k.path
+		}
+		if len(k.path) > len(best) {
+			best = k.path
+		}
+	}
+	return best
+}
+
+// lineOf finds the line of path, or of its nearest ancestor in the file.
+func (idx *nodeIndex) lineOf(path string) int {
+	for path != "" {
+		if l, ok := idx.lines[path]; ok {
+			return l
+		}
+		cut := strings.LastIndexAny(path, ".[")
+		if cut < 0 {
+			break
+		}
+		path = path[:cut]
+	}
+	return 0
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	stdlog "log"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/collector"
+	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+)
+
+const exporterName = "heartbeat_exporter"
+
+// exporter serves /metrics: it owns the current collector set, swaps it on
+// reload, and bounds how many scrapes run at once.
+type exporter struct {
+	logger     log.Logger
+	configFile string
+	paths      collector.Paths
+
+	set      atomic.Pointer[collector.Set]
+	reloadMu sync.Mutex
+
+	// self holds the heartbeat_exporter_* metrics, always served; runtime
+	// holds go_*, process_* and promhttp_*, dropped by
+	// --web.disable-exporter-metrics.
+	self    *prometheus.Registry
+	runtime *prometheus.Registry
+
+	reloadSuccess   prometheus.Gauge
+	reloadTimestamp prometheus.Gauge
+	rejected        prometheus.Counter
+
+	inFlight chan struct{}
+	handler  http.Handler
+}
+
+type exporterOptions struct {
+	configFile             string
+	paths                  collector.Paths
+	maxRequests            int
+	disableExporterMetrics bool
+}
+
+// newExporter loads the config and builds the collectors; an error here
+// means the exporter cannot start.
+func newExporter(logger log.Logger, opts exporterOptions) (*exporter, error) {
+	e := &exporter{
+		logger:     logger,
+		configFile: opts.configFile,
+		paths:      opts.paths,
+		self:       prometheus.NewRegistry(),
+		runtime:    prometheus.NewRegistry(),
+		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "heartbeat_exporter_config_last_reload_successful",
+			Help: "1 if the last configuration load or reload succeeded, 0 if it was refused (the previous configuration stays in force).",
+		}),
+		reloadTimestamp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "heartbeat_exporter_config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration was last loaded successfully, in seconds since the epoch.",
+		}),
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "heartbeat_exporter_scrapes_rejected_total",
+			Help: "Scrapes answered 503 because --web.max-requests scrapes were already running.",
+		}),
+	}
+	if opts.maxRequests > 0 {
+		e.inFlight = make(chan struct{}, opts.maxRequests)
+	}
+	e.self.MustRegister(versioncollector.NewCollector(exporterName),
+		e.reloadSuccess, e.reloadTimestamp, e.rejected)
+
+	var instrumented prometheus.Registerer = prometheus.NewRegistry() // discarded
+	if !opts.disableExporterMetrics {
+		e.runtime.MustRegister(
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			collectors.NewGoCollector(),
+		)
+		instrumented = e.runtime
+	}
+	e.handler = promhttp.InstrumentMetricHandler(instrumented, http.HandlerFunc(e.serveMetrics))
+
+	if err := e.reload(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// reload builds a new collector set from the config file. On error the
+// running set stays in force and the reload metrics say so.
+func (e *exporter) reload() error {
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	set, err := e.buildSet()
+	if err != nil {
+		e.reloadSuccess.Set(0)
+		return err
+	}
+	if old := e.set.Swap(set); old != nil {
+		old.Close()
+	}
+	e.reloadSuccess.Set(1)
+	e.reloadTimestamp.SetToCurrentTime()
+	return nil
+}
+
+func (e *exporter) buildSet() (*collector.Set, error) {
+	cfg, err := config.Load(e.configFile)
+	if err != nil {
+		return nil, err
+	}
+	return collector.NewSet(collector.Deps{Logger: e.logger, Config: cfg, Paths: e.paths})
+}
+
+// Close stops the collectors' background work.
+func (e *exporter) Close() {
+	if s := e.set.Load(); s != nil {
+		s.Close()
+	}
+}
+
+func (e *exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.handler.ServeHTTP(w, r)
+}
+
+func (e *exporter) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if e.inFlight != nil {
+		select {
+		case e.inFlight <- struct{}{}:
+			defer func() { <-e.inFlight }()
+		default:
+			e.rejected.Inc()
+			http.Error(w, fmt.Sprintf("too many concurrent scrapes (limit %d)", cap(e.inFlight)), http.StatusServiceUnavailable)
+			return
+		}
+	}
+
+	ctx, cancel := scrapeContext(r)
+	defer cancel()
+	q := r.URL.Query()
+	sel, err := e.set.Load().Select(ctx, q["collect[]"], q["exclude[]"])
+	if err != nil {
+		_ = level.Warn(e.logger).Log("msg", "bad scrape request", "err", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(sel); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	promhttp.HandlerFor(prometheus.Gatherers{e.self, e.runtime, reg}, promhttp.HandlerOpts{
+		ErrorLog:      stdlog.New(log.NewStdlibAdapter(level.Error(e.logger)), "", 0),
+		ErrorHandling: promhttp.ContinueOnError,
+	}).ServeHTTP(w, r)
+}
+
+// scrapeContext ends a little before Prometheus gives up on the scrape, so
+// a slow source costs its own collector, not the whole answer.
+func scrapeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	if s := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); s != "" {
+		if secs, err := strconv.ParseFloat(s, 64); err == nil && secs > 1 {
+			return context.WithTimeout(r.Context(), time.Duration((secs-0.5)*float64(time.Second)))
+		}
+	}
+	return context.WithCancel(r.Context())
+}
+
+// reloadHandler serves POST /-/reload.
+func (e *exporter) reloadHandler(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		w.Header().Set("Allow", "POST, PUT")
+		http.Error(w, "use POST to reload the configuration", http.StatusMethodNotAllowed)
+		return
+	}
+	if err := e.reload(); err != nil {
+		_ = level.Error(e.logger).Log("msg", "configuration reload refused, keeping the previous one", "err", err)
+		http.Error(w, "reload refused, previous configuration kept:\n"+err.Error(), http.StatusBadRequest)
+		return
+	}
+	_ = level.Info(e.logger).Log("msg", "configuration reloaded", "file", e.configFile)
+	fmt.Fprintln(w, "configuration reloaded")
+}
