@@ -1,0 +1,60 @@
+# heartbeat_exporter
+GO        ?= go
+BIN       ?= heartbeat_exporter
+VERSION   := $(shell cat VERSION)
+REVISION  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH    := $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+VPKG      := github.com/prometheus/common/version
+LDFLAGS   := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) \
+             -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=$(shell id -un)@$(shell hostname) \
+             -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
+DEMO_ADDR ?= 127.0.0.1:9847
+FUZZTIME  ?= 15s
+GOFILES    = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*')
+
+.PHONY: all build test lint fmt-check vet staticcheck unit demo fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+# The README's test command: tools, lint, then every test with the race
+# detector.
+test: lint
+	./scripts/test-tools.sh
+	$(GO) test -race -count=1 ./...
+
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) tool staticcheck ./...
+
+# Runs the exporter on the bundled demo tree; open http://$(DEMO_ADDR)/metrics
+demo: build
+	@echo "heartbeat_exporter demo on http://$(DEMO_ADDR)/metrics (Ctrl-C to stop)"
+	./$(BIN) --web.listen-address=$(DEMO_ADDR) \
+	  --config.file=examples/demo/heartbeat.yml \
+	  --path.procfs=examples/demo/proc --path.sysfs=examples/demo/sys \
+	  --path.rootfs=examples/demo/root
+
+# Runs every fuzz target for FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+bench:
+	./bench/scrape-vs-node-exporter.sh
+
+clean:
+	rm -f $(BIN)

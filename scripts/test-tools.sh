@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Makes sure the outside programs the tests drive are installed.
+# As root with apt-get, missing ones are installed from Debian; otherwise
+# the tests that need them skip with a message saying which package to
+# install. Under CI=true a missing tool is an error: a skip would hide a gap.
+set -euo pipefail
+
+# command -> Debian package
+declare -A tools=(
+  [promtool]=prometheus
+)
+
+missing_pkgs=()
+for cmd in "${!tools[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing_pkgs+=("${tools[$cmd]}")
+done
+[ ${#missing_pkgs[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "test-tools: installing ${missing_pkgs[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing_pkgs[@]}" >/dev/null
+  exit 0
+fi
+
+if [ "${CI:-}" = true ]; then
+  echo "test-tools: missing Debian packages ${missing_pkgs[*]} and cannot install them (not root)" >&2
+  exit 1
+fi
+echo "test-tools: Debian packages ${missing_pkgs[*]} missing and not root: tests that need them will be SKIPPED" >&2
