@@ -25,9 +25,9 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 )
 
-// defaultListenAddress uses a port that the Prometheus wiki's "Default port
-// allocations" page does not list (see README).
-const defaultListenAddress = ":9847"
+// defaultListenAddress: the wiki's "Default port allocations" range 9100-9999
+// is fully allocated, so we use its first gap after it (see README).
+const defaultListenAddress = ":10025"
 
 func main() {
 	os.Exit(run(os.Args[1:]))
