@@ -72,8 +72,21 @@ func registerCollector(name string, defaultOn bool, f Factory) {
 	registry[name] = &registration{defaultOn: defaultOn, factory: f}
 }
 
-// AddFlags adds --collector.NAME / --no-collector.NAME for every collector.
+// flagAdders let a collector add flags of its own (e.g.
+// --collector.textfile.directory); called from AddFlags.
+var flagAdders []func(*kingpin.Application)
+
+// registerFlags is called from a collector's init() for its extra flags.
+func registerFlags(add func(*kingpin.Application)) {
+	flagAdders = append(flagAdders, add)
+}
+
+// AddFlags adds --collector.NAME / --no-collector.NAME for every collector,
+// and the collectors' own flags.
 func AddFlags(app *kingpin.Application) {
+	for _, add := range flagAdders {
+		add(app)
+	}
 	for _, name := range Names() {
 		r := registry[name]
 		state := "disabled"

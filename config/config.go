@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/alecthomas/units"
 )
 
 // DefaultYAML is the configuration used when no --config.file is given. It
@@ -27,6 +29,7 @@ const DefaultName = "<embedded default>"
 type Config struct {
 	Node       NodeConfig       `yaml:"node"`
 	Filesystem FilesystemConfig `yaml:"filesystem"`
+	Textfile   TextfileConfig   `yaml:"textfile"`
 }
 
 // NodeConfig sets the identity exported on heartbeat_node_info, the
@@ -49,6 +52,19 @@ type FilesystemConfig struct {
 	StatTimeout time.Duration `yaml:"stat_timeout"`
 }
 
+// TextfileConfig lists folders of node_exporter-style *.prom files.
+type TextfileConfig struct {
+	// Directories whose *.prom files are merged into /metrics; absent
+	// ones are skipped quietly. --collector.textfile.directory adds one.
+	Directories []string `yaml:"directories"`
+	// MaxFileSize refuses bigger files rather than reading them into
+	// memory ("64MiB" by default).
+	MaxFileSize Bytes `yaml:"max_file_size"`
+}
+
+// DefaultTextfileMaxSize is TextfileConfig.MaxFileSize when unset.
+const DefaultTextfileMaxSize = Bytes(64 * units.MiB)
+
 // DefaultStatTimeout is FilesystemConfig.StatTimeout when unset.
 const DefaultStatTimeout = 5 * time.Second
 
@@ -60,6 +76,9 @@ var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 func (c *Config) applyDefaults() {
 	if c.Filesystem.StatTimeout == 0 {
 		c.Filesystem.StatTimeout = DefaultStatTimeout
+	}
+	if c.Textfile.MaxFileSize == 0 {
+		c.Textfile.MaxFileSize = DefaultTextfileMaxSize
 	}
 }
 
@@ -83,6 +102,14 @@ func (c *Config) validate() []FieldError {
 		if msg := checkAbsPath(p); msg != "" {
 			add(fmt.Sprintf("filesystem.paths[%d]", i), "%s", msg)
 		}
+	}
+	for i, d := range c.Textfile.Directories {
+		if msg := checkAbsPath(d); msg != "" {
+			add(fmt.Sprintf("textfile.directories[%d]", i), "%s", msg)
+		}
+	}
+	if c.Textfile.MaxFileSize < 0 {
+		add("textfile.max_file_size", "must not be negative")
 	}
 	if c.Filesystem.StatTimeout < 0 || c.Filesystem.StatTimeout > time.Minute {
 		add("filesystem.stat_timeout", "must be between 0s and 1m, got %s", c.Filesystem.StatTimeout)
@@ -126,7 +153,7 @@ func (c *Config) FilesystemPaths() []string {
 // sourceDirs lists folders other collectors read from. Sections added by
 // later collectors contribute here so their disks are watched by default.
 func (c *Config) sourceDirs() []string {
-	return nil
+	return append([]string(nil), c.Textfile.Directories...)
 }
 
 func sortedKeys(m map[string]string) []string {

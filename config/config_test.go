@@ -13,6 +13,9 @@ func TestDefaultIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("embedded default does not load: %v", err)
 	}
+	if got := cfg.Textfile.MaxFileSize; got != 64<<20 {
+		t.Errorf("max_file_size = %d, want 64MiB", got)
+	}
 	if got := cfg.Filesystem.StatTimeout; got != 5*time.Second {
 		t.Errorf("stat_timeout = %s, want 5s", got)
 	}
@@ -76,6 +79,10 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 			[]string{`cfg.yml`, `syntax error`}},
 		{"two problems reported together", "filesystem:\n  paths: [rel]\nnode:\n  labels: {0bad: x}\n",
 			[]string{`cfg.yml:4: node.labels.0bad`, `cfg.yml:2: filesystem.paths[0]: path "rel" is not absolute`}},
+		{"bad size", "textfile:\n  max_file_size: lots\n",
+			[]string{`cfg.yml:2: textfile.max_file_size: invalid size "lots"`}},
+		{"relative textfile directory", "textfile:\n  directories: [/ok, textfiles]\n",
+			[]string{`cfg.yml:2: textfile.directories[1]: path "textfiles" is not absolute`}},
 		{"two documents", "node: {}\n---\nnode: {}\n",
 			[]string{`cfg.yml: more than one YAML document`}},
 	}

@@ -127,7 +127,10 @@ func decodeProblems(err error, idx *nodeIndex) []Problem {
 			continue
 		}
 		line, _ := strconv.Atoi(m[1])
-		p := Problem{Line: line, Path: idx.keyAt(line, ""), Msg: "wrong type: " + m[2]}
+		p := Problem{Line: line, Path: idx.keyAt(line, ""), Msg: m[2]}
+		if strings.HasPrefix(p.Msg, "cannot unmarshal") {
+			p.Msg = "wrong type: " + p.Msg
+		}
 		if f := unknownFieldRE.FindStringSubmatch(m[2]); f != nil {
 			p.Path = idx.keyAt(line, f[1])
 			p.Msg = fmt.Sprintf("unknown field %q", f[1])
