@@ -205,6 +205,8 @@ func newLoggers(lvl, format string) (log.Logger, *slog.Logger) {
 		logger = level.NewFilter(logger, level.AllowInfo())
 		slogLevel = slog.LevelInfo
 	}
-	logger = log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
-	return logger, slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
+	// The slog handler adds its own time and caller (from the record),
+	// so it gets the logger before ours are added.
+	bridge := slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
+	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), bridge
 }

@@ -77,6 +77,8 @@ func registerCollector(name string, defaultOn bool, f Factory) {
 var flagAdders []func(*kingpin.Application)
 
 // registerFlags is called from a collector's init() for its extra flags.
+//
+//lint:ignore U1000 the textfile collector is the first user
 func registerFlags(add func(*kingpin.Application)) {
 	flagAdders = append(flagAdders, add)
 }
