@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -83,4 +85,28 @@ func TestConcurrentScrapesDuringReload(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// BenchmarkScrape measures one whole /metrics request in process, on this
+// host's real /proc and /sys with the default collectors and "/" only.
+func BenchmarkScrape(b *testing.B) {
+	cfg := filepath.Join(b.TempDir(), "bench.yml")
+	if err := os.WriteFile(cfg, []byte("filesystem:\n  paths: [/]\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	e, err := newExporter(log.NewNopLogger(), exporterOptions{
+		configFile:             cfg,
+		paths:                  collector.Paths{Proc: "/proc", Sys: "/sys", Root: "/"},
+		disableExporterMetrics: true,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if rec := scrapeInProcess(e); rec.Code != http.StatusOK {
+			b.Fatalf("scrape answered %d", rec.Code)
+		}
+	}
 }

@@ -58,6 +58,11 @@ var (
 		"mode")
 )
 
+// factsTTL bounds how stale the slow-changing facts may be: they change
+// with a reboot, an upgrade or a policy reload, and re-reading /proc/stat
+// and a dozen small files at every scrape would double the scrape's cost.
+const factsTTL = time.Minute
+
 // systemCollector reports what the host is and how it is doing.
 type systemCollector struct {
 	logger      log.Logger
@@ -66,8 +71,23 @@ type systemCollector struct {
 	labelValues []string // config labels' values, sorted by name
 	nodeInfo    *prometheus.Desc
 
-	virtOnce        sync.Once // virtualization does not change while running
-	vmType, ctrType string
+	mu      sync.Mutex
+	facts   *hostFacts
+	factsAt time.Time
+}
+
+// hostFacts are the slow-changing facts, cached for factsTTL.
+type hostFacts struct {
+	bootTime         uint64
+	statCPUs         int               // cpuN lines of /proc/stat, the fallback CPU count
+	osRelease        map[string]string // nil when absent
+	kernel           []string          // release, version, arch; nil when absent
+	vmType, ctrType  string
+	selinux          bool
+	selinuxEnforcing bool
+	apparmor         bool
+	apparmorProfiles map[string]int // nil when not readable
+	nodeID, hostname string
 }
 
 func newSystemCollector(d Deps) (Collector, error) {
@@ -75,12 +95,7 @@ func newSystemCollector(d Deps) (Collector, error) {
 	names := []string{"node_id", "hostname"}
 	if d.Config != nil {
 		c.nodeID = d.Config.Node.ID
-		keys := make([]string, 0, len(d.Config.Node.Labels))
-		for k := range d.Config.Node.Labels {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(d.Config.Node.Labels)) {
 			names = append(names, k)
 			c.labelValues = append(c.labelValues, d.Config.Node.Labels[k])
 		}
@@ -89,136 +104,203 @@ func newSystemCollector(d Deps) (Collector, error) {
 	return c, nil
 }
 
-func (c *systemCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
-	var errs []error
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
-		if err != nil {
-			errs = append(errs, err)
-			return
-		}
-		ch <- m
-	}
-	proc := func(p ...string) string { return filepath.Join(append([]string{c.paths.Proc}, p...)...) }
-	sys := func(p ...string) string { return filepath.Join(append([]string{c.paths.Sys}, p...)...) }
-	root := func(p ...string) string { return filepath.Join(append([]string{c.paths.Root}, p...)...) }
-
-	// Core sources: present but broken is an error.
-	core := func(name string, err error) bool {
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			if _, isPath := errors.AsType[*fs.PathError](err); !isPath && name != "" {
-				err = fmt.Errorf("%s: %w", proc(name), err)
-			}
-			errs = append(errs, err)
-		}
-		return err == nil
-	}
-	pfs, err := procfs.NewFS(c.paths.Proc)
-	var stat procfs.Stat
-	if core("", err) {
-		if la, err := pfs.LoadAvg(); core("loadavg", err) {
-			gauge(load1Desc, la.Load1)
-			gauge(load5Desc, la.Load5)
-			gauge(load15Desc, la.Load15)
-		}
-		if mi, err := pfs.Meminfo(); core("meminfo", err) {
-			if mi.MemTotalBytes == nil {
-				core("meminfo", errors.New("no MemTotal line"))
-			}
-			for key, v := range map[string]*uint64{"MemTotal": mi.MemTotalBytes, "MemAvailable": mi.MemAvailableBytes,
-				"MemFree": mi.MemFreeBytes, "SwapTotal": mi.SwapTotalBytes, "SwapFree": mi.SwapFreeBytes} {
-				if v != nil {
-					gauge(memDescs[key], float64(*v))
-				}
-			}
-		}
-		if stat, err = pfs.Stat(); core("stat", err) {
-			if stat.BootTime == 0 {
-				core("stat", errors.New("no btime line"))
-			} else {
-				gauge(bootTimeDesc, float64(stat.BootTime))
-			}
-		}
-	}
-	if n, err := hostinfo.ParseCPUList(c.read(sys("devices/system/cpu/online"))); err == nil {
-		gauge(cpusDesc, float64(n))
-	} else if len(stat.CPU) > 0 {
-		gauge(cpusDesc, float64(len(stat.CPU)))
-	}
-
-	osr, ok := c.readOK(root("etc/os-release"))
-	if !ok {
-		osr, ok = c.readOK(root("usr/lib/os-release"))
-	}
-	if ok {
-		o := hostinfo.ParseOSRelease([]byte(osr))
-		gauge(osInfoDesc, 1, o["ID"], o["ID_LIKE"], o["NAME"], o["PRETTY_NAME"], o["VERSION_ID"], o["VERSION_CODENAME"])
-	}
-	release, relOK := c.readOK(proc("sys/kernel/osrelease"))
-	version, verOK := c.readOK(proc("sys/kernel/version"))
-	if relOK || verOK {
-		arch, ok := c.readOK(proc("sys/kernel/arch"))
-		var uts unix.Utsname
-		switch {
-		case ok:
-		case filepath.Clean(c.paths.Proc) == "/proc" && unix.Uname(&uts) == nil:
-			arch = unix.ByteSliceToString(uts.Machine[:])
-		default:
-			arch = hostinfo.UnameArch(runtime.GOARCH)
-		}
-		gauge(kernelInfoDesc, 1, hostinfo.CleanLabel(release), hostinfo.CleanLabel(version), hostinfo.CleanLabel(arch))
-	}
-
-	zone, offset := time.Now().Zone()
-	gauge(tzDesc, float64(offset), zone)
-
-	c.virtOnce.Do(func() {
-		vm := hostinfo.VMFacts{
-			ProductName:    c.read(sys("class/dmi/id/product_name")),
-			SysVendor:      c.read(sys("class/dmi/id/sys_vendor")),
-			BoardVendor:    c.read(sys("class/dmi/id/board_vendor")),
-			BiosVendor:     c.read(sys("class/dmi/id/bios_vendor")),
-			HypervisorType: c.read(sys("hypervisor/type")),
-			Clocksource:    c.read(sys("devices/system/clocksource/clocksource0/available_clocksource")),
-			CPUInfo:        []byte(c.read(proc("cpuinfo"))),
-		}
-		c.vmType = hostinfo.DetectVM(vm)
-		c.ctrType = hostinfo.DetectContainer(hostinfo.ContainerFacts{
-			OpenVZ:           exists(proc("vz")) && !exists(proc("bc")),
-			OSRelease:        release,
-			PID1Environ:      []byte(c.read(proc("1/environ"))),
-			SystemdContainer: c.read(root("run/systemd/container")),
-			ContainerEnv:     exists(root("run/.containerenv")),
-			DockerEnv:        exists(root(".dockerenv")),
-			PID1Cgroup:       []byte(c.read(proc("1/cgroup"))),
-		})
-	})
-	gauge(virtDesc, 1, "vm", c.vmType)
-	gauge(virtDesc, 1, "container", c.ctrType)
-
-	enforce, selinux := c.readOK(sys("fs/selinux/enforce"))
-	gauge(selinuxEnabledDesc, b2f(selinux))
-	if selinux {
-		gauge(selinuxEnforcingDesc, b2f(strings.TrimSpace(enforce) == "1"))
-	}
-	gauge(apparmorEnabledDesc, b2f(strings.TrimSpace(c.read(sys("module/apparmor/parameters/enabled"))) == "Y"))
-	if profiles, ok := c.readOK(sys("kernel/security/apparmor/profiles")); ok {
-		counts := hostinfo.ParseAppArmorProfiles([]byte(profiles))
-		for _, m := range []string{"enforce", "complain", "kill", "unconfined"} {
-			counts[m] += 0
-		}
-		for _, m := range slices.Sorted(maps.Keys(counts)) {
-			gauge(apparmorProfDesc, float64(counts[m]), m)
-		}
-	}
-
-	nodeID := c.nodeID
-	if nodeID == "" {
-		nodeID = hostinfo.NodeID([]byte(c.read(root("etc/machine-id"))))
-	}
-	gauge(c.nodeInfo, 1, append([]string{nodeID, hostinfo.CleanLabel(c.read(proc("sys/kernel/hostname")))}, c.labelValues...)...)
-	return errors.Join(errs...)
+// metricSink sends const metrics and keeps the errors of broken sources.
+type metricSink struct {
+	ch   chan<- prometheus.Metric
+	errs []error
 }
+
+func (s *metricSink) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	if err != nil {
+		s.errs = append(s.errs, err)
+		return
+	}
+	s.ch <- m
+}
+
+// broken records err unless the source is merely absent; it says whether
+// the source was read.
+func (s *metricSink) broken(path string, err error) bool {
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if _, isPath := errors.AsType[*fs.PathError](err); !isPath {
+			err = fmt.Errorf("%s: %w", path, err)
+		}
+		s.errs = append(s.errs, err)
+	}
+	return err == nil
+}
+
+func (c *systemCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	s := &metricSink{ch: ch}
+	pfs, err := procfs.NewFS(c.paths.Proc)
+	if s.broken(c.paths.Proc, err) {
+		c.sendLoad(s, pfs)
+		c.sendMemory(s, pfs)
+	}
+	if f := c.hostFacts(s, pfs); f != nil {
+		c.sendFacts(s, f)
+	}
+	zone, offset := time.Now().Zone()
+	s.gauge(tzDesc, float64(offset), zone)
+	return errors.Join(s.errs...)
+}
+
+func (c *systemCollector) sendLoad(s *metricSink, pfs procfs.FS) {
+	la, err := pfs.LoadAvg()
+	if s.broken(c.proc("loadavg"), err) {
+		s.gauge(load1Desc, la.Load1)
+		s.gauge(load5Desc, la.Load5)
+		s.gauge(load15Desc, la.Load15)
+	}
+}
+
+func (c *systemCollector) sendMemory(s *metricSink, pfs procfs.FS) {
+	mi, err := pfs.Meminfo()
+	if !s.broken(c.proc("meminfo"), err) {
+		return
+	}
+	if mi.MemTotalBytes == nil {
+		s.broken(c.proc("meminfo"), errors.New("no MemTotal line"))
+	}
+	for key, v := range map[string]*uint64{"MemTotal": mi.MemTotalBytes, "MemAvailable": mi.MemAvailableBytes,
+		"MemFree": mi.MemFreeBytes, "SwapTotal": mi.SwapTotalBytes, "SwapFree": mi.SwapFreeBytes} {
+		if v != nil {
+			s.gauge(memDescs[key], float64(*v))
+		}
+	}
+}
+
+// hostFacts returns the cached facts, re-reading them once factsTTL has
+// passed. Facts read with errors are not cached, so a fixed source is
+// seen at the next scrape. nil when /proc/stat could not be read.
+func (c *systemCollector) hostFacts(s *metricSink, pfs procfs.FS) *hostFacts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.facts != nil && time.Since(c.factsAt) < factsTTL {
+		return c.facts
+	}
+	before := len(s.errs)
+	f := c.readFacts(s, pfs)
+	if len(s.errs) == before {
+		c.facts, c.factsAt = f, time.Now()
+	}
+	return f
+}
+
+func (c *systemCollector) readFacts(s *metricSink, pfs procfs.FS) *hostFacts {
+	f := &hostFacts{}
+	if stat, err := pfs.Stat(); s.broken(c.proc("stat"), err) {
+		if stat.BootTime == 0 {
+			s.broken(c.proc("stat"), errors.New("no btime line"))
+		}
+		f.bootTime, f.statCPUs = stat.BootTime, len(stat.CPU)
+	}
+	if osr, ok := c.readOK(c.root("etc/os-release")); ok {
+		f.osRelease = hostinfo.ParseOSRelease([]byte(osr))
+	} else if osr, ok := c.readOK(c.root("usr/lib/os-release")); ok {
+		f.osRelease = hostinfo.ParseOSRelease([]byte(osr))
+	}
+	f.kernel = c.readKernel()
+	f.vmType, f.ctrType = c.detectVirtualization(f.kernel)
+	c.readSecurity(f)
+	f.nodeID = c.nodeID
+	if f.nodeID == "" {
+		f.nodeID = hostinfo.NodeID([]byte(c.read(c.root("etc/machine-id"))))
+	}
+	f.hostname = hostinfo.CleanLabel(c.read(c.proc("sys/kernel/hostname")))
+	return f
+}
+
+// readKernel returns release, version and arch, or nil when the kernel
+// files are absent.
+func (c *systemCollector) readKernel() []string {
+	release, relOK := c.readOK(c.proc("sys/kernel/osrelease"))
+	version, verOK := c.readOK(c.proc("sys/kernel/version"))
+	if !relOK && !verOK {
+		return nil
+	}
+	arch, ok := c.readOK(c.proc("sys/kernel/arch"))
+	var uts unix.Utsname
+	switch {
+	case ok:
+	case filepath.Clean(c.paths.Proc) == "/proc" && unix.Uname(&uts) == nil:
+		arch = unix.ByteSliceToString(uts.Machine[:])
+	default:
+		arch = hostinfo.UnameArch(runtime.GOARCH)
+	}
+	return []string{hostinfo.CleanLabel(release), hostinfo.CleanLabel(version), hostinfo.CleanLabel(arch)}
+}
+
+func (c *systemCollector) detectVirtualization(kernel []string) (vm, container string) {
+	release := ""
+	if kernel != nil {
+		release = kernel[0]
+	}
+	vm = hostinfo.DetectVM(hostinfo.VMFacts{
+		ProductName:    c.read(c.sys("class/dmi/id/product_name")),
+		SysVendor:      c.read(c.sys("class/dmi/id/sys_vendor")),
+		BoardVendor:    c.read(c.sys("class/dmi/id/board_vendor")),
+		BiosVendor:     c.read(c.sys("class/dmi/id/bios_vendor")),
+		HypervisorType: c.read(c.sys("hypervisor/type")),
+		Clocksource:    c.read(c.sys("devices/system/clocksource/clocksource0/available_clocksource")),
+		CPUInfo:        []byte(c.read(c.proc("cpuinfo"))),
+	})
+	container = hostinfo.DetectContainer(hostinfo.ContainerFacts{
+		OpenVZ:           exists(c.proc("vz")) && !exists(c.proc("bc")),
+		OSRelease:        release,
+		PID1Environ:      []byte(c.read(c.proc("1/environ"))),
+		SystemdContainer: c.read(c.root("run/systemd/container")),
+		ContainerEnv:     exists(c.root("run/.containerenv")),
+		DockerEnv:        exists(c.root(".dockerenv")),
+		PID1Cgroup:       []byte(c.read(c.proc("1/cgroup"))),
+	})
+	return vm, container
+}
+
+func (c *systemCollector) readSecurity(f *hostFacts) {
+	enforce, selinux := c.readOK(c.sys("fs/selinux/enforce"))
+	f.selinux, f.selinuxEnforcing = selinux, strings.TrimSpace(enforce) == "1"
+	f.apparmor = strings.TrimSpace(c.read(c.sys("module/apparmor/parameters/enabled"))) == "Y"
+	if profiles, ok := c.readOK(c.sys("kernel/security/apparmor/profiles")); ok {
+		f.apparmorProfiles = hostinfo.ParseAppArmorProfiles([]byte(profiles))
+		for _, m := range []string{"enforce", "complain", "kill", "unconfined"} {
+			f.apparmorProfiles[m] += 0 // always exported, so a drop to 0 is seen
+		}
+	}
+}
+
+func (c *systemCollector) sendFacts(s *metricSink, f *hostFacts) {
+	if f.bootTime != 0 {
+		s.gauge(bootTimeDesc, float64(f.bootTime))
+	}
+	if n, err := hostinfo.ParseCPUList(c.read(c.sys("devices/system/cpu/online"))); err == nil {
+		s.gauge(cpusDesc, float64(n)) // read each scrape: CPUs can be hot-plugged
+	} else if f.statCPUs > 0 {
+		s.gauge(cpusDesc, float64(f.statCPUs))
+	}
+	if o := f.osRelease; o != nil {
+		s.gauge(osInfoDesc, 1, o["ID"], o["ID_LIKE"], o["NAME"], o["PRETTY_NAME"], o["VERSION_ID"], o["VERSION_CODENAME"])
+	}
+	if f.kernel != nil {
+		s.gauge(kernelInfoDesc, 1, f.kernel...)
+	}
+	s.gauge(virtDesc, 1, "vm", f.vmType)
+	s.gauge(virtDesc, 1, "container", f.ctrType)
+	s.gauge(selinuxEnabledDesc, b2f(f.selinux))
+	if f.selinux {
+		s.gauge(selinuxEnforcingDesc, b2f(f.selinuxEnforcing))
+	}
+	s.gauge(apparmorEnabledDesc, b2f(f.apparmor))
+	for _, m := range slices.Sorted(maps.Keys(f.apparmorProfiles)) {
+		s.gauge(apparmorProfDesc, float64(f.apparmorProfiles[m]), m)
+	}
+	s.gauge(c.nodeInfo, 1, append([]string{f.nodeID, f.hostname}, c.labelValues...)...)
+}
+
+func (c *systemCollector) proc(p string) string { return filepath.Join(c.paths.Proc, p) }
+func (c *systemCollector) sys(p string) string  { return filepath.Join(c.paths.Sys, p) }
+func (c *systemCollector) root(p string) string { return filepath.Join(c.paths.Root, p) }
 
 // readOK reads an optional file (at most 1 MiB). Absent is quiet; any other
 // failure (EACCES for an unprivileged exporter, say) is logged at debug.
