@@ -26,7 +26,12 @@ filesystem:
 YML
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# Stop the exporters themselves (children of /usr/bin/time), so that time
+# prints their peak RSS and exits.
+cleanup() {
+  for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
 
 /usr/bin/time -v -o "$OUT/ours.time" "$OUT/heartbeat_exporter" \
@@ -54,6 +59,10 @@ ours_idle=$(rss_kb "$ours_pid"); peer_idle=$(rss_kb "$peer_pid")
 ours_series=$(curl -s "http://$OURS/metrics" | grep -vc '^#')
 peer_series=$(curl -s "http://$PEER/metrics" | grep -vc '^#')
 
+# Server-side view: one kept-alive connection, scrapes interleaved.
+go build -o "$OUT/scrapeclient" ./bench/scrapeclient
+"$OUT/scrapeclient" -n "$RUNS" ours="http://$OURS/metrics" peer="http://$PEER/metrics" >"$OUT/keepalive.txt"
+
 ours_t0=$(cpu_ticks "$ours_pid"); peer_t0=$(cpu_ticks "$peer_pid")
 hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$OUT/latency.json" \
   -n heartbeat_exporter "curl -s -o /dev/null http://$OURS/metrics" \
@@ -71,10 +80,13 @@ ours_med=$(median_ms heartbeat_exporter); peer_med=$(median_ms node_exporter)
 printf '\n%-22s %18s %18s %8s\n' "" heartbeat_exporter node_exporter ratio
 row() { printf '%-22s %18s %18s %8s\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-" }')"; }
 row "series" "$ours_series" "$peer_series"
-row "median scrape (ms)" "$(printf '%.3f' "$ours_med")" "$(printf '%.3f' "$peer_med")"
+row "median scrape (ms)" "$(awk '$1=="ours" {print $2}' "$OUT/keepalive.txt")" "$(awk '$1=="peer" {print $2}' "$OUT/keepalive.txt")"
+row "p90 scrape (ms)" "$(awk '$1=="ours" {print $3}' "$OUT/keepalive.txt")" "$(awk '$1=="peer" {print $3}' "$OUT/keepalive.txt")"
+row "median curl (ms)" "$(printf '%.3f' "$ours_med")" "$(printf '%.3f' "$peer_med")"
 row "CPU per scrape (ms)" "$(awk -v d=$((ours_t1-ours_t0)) -v n=$scrapes -v hz="$hz" 'BEGIN{printf "%.3f", d*1000/hz/n}')" \
                           "$(awk -v d=$((peer_t1-peer_t0)) -v n=$scrapes -v hz="$hz" 'BEGIN{printf "%.3f", d*1000/hz/n}')"
 row "idle RSS (KiB)" "$ours_idle" "$peer_idle"
 row "max RSS (KiB)" "$(maxrss "$OUT/ours.time")" "$(maxrss "$OUT/peer.time")"
 echo
-echo "(latency is curl's whole request, client start-up included; $RUNS runs each; details in $OUT/)"
+echo "(scrape: kept-alive Go client, interleaved; curl: hyperfine running curl, process start-up included;"
+echo " CPU per scrape over the hyperfine runs; $RUNS runs each; details in $OUT/)"
