@@ -12,7 +12,7 @@ DEMO_ADDR ?= 127.0.0.1:10025
 FUZZTIME  ?= 15s
 GOFILES    = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*')
 
-.PHONY: all build test lint fmt-check vet staticcheck unit demo fuzz bench clean
+.PHONY: all build test lint fmt-check vet staticcheck unit demo fuzz bench bench-textfile clean
 
 all: build
 
@@ -55,6 +55,9 @@ fuzz:
 
 bench:
 	./bench/scrape-vs-node-exporter.sh
+
+bench-textfile:
+	./bench/textfile-vs-node-exporter.sh
 
 clean:
 	rm -f $(BIN)

@@ -38,6 +38,9 @@ type exporter struct {
 	// --web.disable-exporter-metrics.
 	self    *prometheus.Registry
 	runtime *prometheus.Registry
+	// reserved are the sample names self and runtime serve: the
+	// collectors may not serve them again (textfiles).
+	reserved map[string]bool
 
 	reloadSuccess   prometheus.Gauge
 	reloadTimestamp prometheus.Gauge
@@ -91,6 +94,7 @@ func newExporter(logger log.Logger, opts exporterOptions) (*exporter, error) {
 		instrumented = e.runtime
 	}
 	e.handler = promhttp.InstrumentMetricHandler(instrumented, http.HandlerFunc(e.serveMetrics))
+	e.reserved = collector.ReservedNames(e.self, e.runtime)
 
 	if err := e.reload(); err != nil {
 		return nil, err
@@ -121,7 +125,7 @@ func (e *exporter) buildSet() (*collector.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return collector.NewSet(collector.Deps{Logger: e.logger, Config: cfg, Paths: e.paths})
+	return collector.NewSet(collector.Deps{Logger: e.logger, Config: cfg, Paths: e.paths, Reserved: e.reserved})
 }
 
 // Close stops the collectors' background work.
@@ -161,7 +165,9 @@ func (e *exporter) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	promhttp.HandlerFor(prometheus.Gatherers{e.self, e.runtime, reg}, promhttp.HandlerOpts{
+	// The Scrape's Gatherer adds the families collectors keep ready-made
+	// (textfile) without passing them through the registry again.
+	promhttp.HandlerFor(sel.Gatherer(prometheus.Gatherers{e.self, e.runtime, reg}), promhttp.HandlerOpts{
 		ErrorLog:      stdlog.New(log.NewStdlibAdapter(level.Error(e.logger)), "", 0),
 		ErrorHandling: promhttp.ContinueOnError,
 	}).ServeHTTP(w, r)

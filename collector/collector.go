@@ -15,6 +15,7 @@ import (
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 )
@@ -51,6 +52,10 @@ type Deps struct {
 	Logger log.Logger
 	Config *config.Config
 	Paths  Paths
+	// Reserved holds the sample names the exporter serves outside the
+	// collectors (go_*, process_*, promhttp_*, heartbeat_exporter_*; see
+	// ReservedNames): metrics read from elsewhere may not reuse them.
+	Reserved map[string]bool
 }
 
 // Factory builds a collector from a config. An error refuses the config.
@@ -77,8 +82,6 @@ func registerCollector(name string, defaultOn bool, f Factory) {
 var flagAdders []func(*kingpin.Application)
 
 // registerFlags is called from a collector's init() for its extra flags.
-//
-//lint:ignore U1000 the textfile collector is the first user
 func registerFlags(add func(*kingpin.Application)) {
 	flagAdders = append(flagAdders, add)
 }
@@ -135,9 +138,10 @@ func NewSet(deps Deps) (*Set, error) {
 			continue
 		}
 		c, err := registry[name].factory(Deps{
-			Logger: log.With(deps.Logger, "collector", name),
-			Config: deps.Config,
-			Paths:  deps.Paths,
+			Logger:   log.With(deps.Logger, "collector", name),
+			Config:   deps.Config,
+			Paths:    deps.Paths,
+			Reserved: deps.Reserved,
 		})
 		if err != nil {
 			s.Close()
@@ -167,11 +171,11 @@ func (s *Set) Close() {
 	}
 }
 
-// Select returns a prometheus.Collector running the named collectors of
-// the set: all when collect is empty, minus those in exclude. Naming a
-// collector that is not enabled is an error, as in node_exporter.
-// ctx bounds the collectors' work to the scrape's deadline.
-func (s *Set) Select(ctx context.Context, collect, exclude []string) (prometheus.Collector, error) {
+// Select returns a Scrape running the named collectors of the set: all
+// when collect is empty, minus those in exclude. Naming a collector that
+// is not enabled is an error, as in node_exporter. ctx bounds the
+// collectors' work to the scrape's deadline.
+func (s *Set) Select(ctx context.Context, collect, exclude []string) (*Scrape, error) {
 	if len(collect) > 0 && len(exclude) > 0 {
 		return nil, errors.New("collect[] and exclude[] cannot be combined")
 	}
@@ -194,7 +198,7 @@ func (s *Set) Select(ctx context.Context, collect, exclude []string) (prometheus
 		}
 		delete(chosen, n)
 	}
-	return &scrape{ctx: ctx, logger: s.logger, collectors: chosen}, nil
+	return &Scrape{ctx: ctx, logger: s.logger, collectors: chosen}, nil
 }
 
 var (
@@ -208,19 +212,27 @@ var (
 		[]string{"collector"}, nil)
 )
 
-// scrape runs a chosen group of collectors for one request.
-type scrape struct {
+// Scrape runs a chosen group of collectors for one request. It is a
+// prometheus.Collector for the request's registry; Gatherer adds the
+// ready-made families some collectors hand over (see FamilyCollector).
+type Scrape struct {
 	ctx        context.Context
 	logger     log.Logger
 	collectors map[string]Collector
+
+	mu       sync.Mutex
+	families [][]*dto.MetricFamily // from FamilyCollectors, set by Collect
 }
 
 // Describe sends nothing: the collectors' metrics depend on what the host
 // has, so the registry treats this collector as unchecked.
-func (s *scrape) Describe(chan<- *prometheus.Desc) {}
+func (s *Scrape) Describe(chan<- *prometheus.Desc) {}
 
 // Collect runs every collector concurrently and waits for all of them.
-func (s *scrape) Collect(ch chan<- prometheus.Metric) {
+func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
+	s.mu.Lock()
+	s.families = nil // a Scrape gathered again serves the latest families only
+	s.mu.Unlock()
 	var wg sync.WaitGroup
 	for name, c := range s.collectors {
 		wg.Add(1)
@@ -232,9 +244,20 @@ func (s *scrape) Collect(ch chan<- prometheus.Metric) {
 	wg.Wait()
 }
 
-func (s *scrape) run(name string, c Collector, ch chan<- prometheus.Metric) {
+func (s *Scrape) run(name string, c Collector, ch chan<- prometheus.Metric) {
 	begin := time.Now()
-	err := safeUpdate(s.ctx, c, ch)
+	var err error
+	if fc, ok := c.(FamilyCollector); ok {
+		var families []*dto.MetricFamily
+		families, err = safeUpdateFamilies(s.ctx, fc, ch)
+		if len(families) > 0 {
+			s.mu.Lock()
+			s.families = append(s.families, families)
+			s.mu.Unlock()
+		}
+	} else {
+		err = safeUpdate(s.ctx, c, ch)
+	}
 	duration := time.Since(begin).Seconds()
 	success := 1.0
 	switch {
@@ -260,6 +283,15 @@ func safeUpdate(ctx context.Context, c Collector, ch chan<- prometheus.Metric) (
 		}
 	}()
 	return c.Update(ctx, ch)
+}
+
+func safeUpdateFamilies(ctx context.Context, c FamilyCollector, ch chan<- prometheus.Metric) (families []*dto.MetricFamily, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			families, err = nil, fmt.Errorf("collector panicked: %v", r)
+		}
+	}()
+	return c.UpdateFamilies(ctx, ch)
 }
 
 // errorLog logs a collector's error once per change, so a source that

@@ -1,0 +1,183 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/textfile"
+)
+
+// textfileFlagDirs holds --collector.textfile.directory (repeatable).
+var textfileFlagDirs []string
+
+func init() {
+	registerCollector("textfile", true, newTextfileCollector)
+	registerFlags(func(app *kingpin.Application) {
+		app.Flag("collector.textfile.directory",
+			"Folder of *.prom files to serve, besides the config's textfile.directories; a glob pattern is allowed (repeatable). Read under --path.rootfs.").
+			StringsVar(&textfileFlagDirs)
+	})
+}
+
+var (
+	textfileMtimeDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(Namespace, "textfile", "mtime_seconds"),
+		"Modification time of each *.prom file read by the textfile collector, in seconds since the epoch.",
+		[]string{"file"}, nil)
+	textfileErrorDesc = prometheus.NewDesc(
+		prometheus.BuildFQName(Namespace, "textfile", "scrape_error"),
+		"1 if a *.prom file or its folder could not be read, or a file or some of its families were refused (see the log), 0 otherwise.",
+		nil, nil)
+)
+
+// textfileCollector serves node_exporter-style *.prom files. The parsed and
+// merged families live in a textfile.Cache and are handed to the Scrape
+// as they are (FamilyCollector): an unchanged folder costs a few stat
+// calls per scrape, not a parse.
+type textfileCollector struct {
+	logger   log.Logger
+	root     string
+	patterns []string // host paths or globs, absolute, deduplicated
+	cache    *textfile.Cache
+
+	mu       sync.Mutex
+	lastSnap *textfile.Snapshot
+	logged   map[string]string // file or folder -> error last logged
+}
+
+func newTextfileCollector(d Deps) (Collector, error) {
+	cfg := d.Config
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	maxSize := int64(cfg.Textfile.MaxFileSize)
+	if maxSize <= 0 {
+		maxSize = int64(config.DefaultTextfileMaxSize)
+	}
+	var patterns []string
+	seen := map[string]bool{}
+	for _, p := range append(append([]string(nil), cfg.Textfile.Directories...), textfileFlagDirs...) {
+		if p == "" {
+			continue
+		}
+		if !filepath.IsAbs(p) { // a relative flag value: relative to the working folder
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return nil, fmt.Errorf("--collector.textfile.directory %q: %w", p, err)
+			}
+			p = abs
+		}
+		p = filepath.Clean(p)
+		if !seen[p] {
+			seen[p] = true
+			patterns = append(patterns, p)
+		}
+	}
+	reserved := d.Reserved
+	root := d.Paths.Root
+	if root == "" {
+		root = "/"
+	}
+	return &textfileCollector{
+		logger:   d.Logger,
+		root:     root,
+		patterns: patterns,
+		cache: textfile.NewCache(textfile.Options{
+			MaxFileSize: maxSize,
+			Reserved: func(name string) bool {
+				return strings.HasPrefix(name, Namespace+"_") || reserved[name]
+			},
+		}),
+		logged: map[string]string{},
+	}, nil
+}
+
+// Update serves the collector's own metrics only; the files' families
+// reach /metrics through Scrape.Gatherer, which calls UpdateFamilies.
+func (c *textfileCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
+	_, err := c.UpdateFamilies(ctx, ch)
+	return err
+}
+
+// UpdateFamilies rescans the folders, sends the mtime and error metrics and
+// returns the merged families of the files. A bad file or folder makes it
+// return an error naming them (the details are logged once per change,
+// per file), but the good files are served all the same.
+func (c *textfileCollector) UpdateFamilies(_ context.Context, ch chan<- prometheus.Metric) ([]*dto.MetricFamily, error) {
+	if len(c.patterns) == 0 {
+		return nil, ErrNoData
+	}
+	snap := c.cache.Scan(textfile.Expand(c.root, c.patterns))
+	c.logChanges(snap)
+
+	for _, f := range snap.Files {
+		if f.Served {
+			ch <- prometheus.MustNewConstMetric(textfileMtimeDesc, prometheus.GaugeValue, float64(f.MTime.Unix()), f.Path)
+		}
+	}
+	failed := 0.0
+	var bad []string
+	if snap.Failed() {
+		failed = 1
+		for _, err := range snap.Errors {
+			bad = append(bad, err.Error())
+		}
+		for _, f := range snap.Files {
+			if f.Err != nil {
+				bad = append(bad, f.Path)
+			}
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(textfileErrorDesc, prometheus.GaugeValue, failed)
+	if len(bad) > 0 {
+		return snap.Families, fmt.Errorf("textfiles refused in whole or in part: %s", strings.Join(bad, "; "))
+	}
+	return snap.Families, nil
+}
+
+// logChanges logs each file's and folder's problem when it appears or
+// changes, and its recovery, not at every scrape.
+func (c *textfileCollector) logChanges(snap *textfile.Snapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if snap == c.lastSnap {
+		return
+	}
+	c.lastSnap = snap
+	current := map[string]string{}
+	for _, err := range snap.Errors {
+		msg := err.Error()
+		current[msg] = msg
+		if _, logged := c.logged[msg]; !logged {
+			_ = level.Error(c.logger).Log("msg", "textfile folder unreadable", "err", msg)
+		}
+	}
+	for _, f := range snap.Files {
+		if f.Err == nil {
+			if _, failing := c.logged[f.Path]; failing {
+				_ = level.Info(c.logger).Log("msg", "textfile served again", "file", f.Path)
+			}
+			continue
+		}
+		msg := f.Err.Error()
+		current[f.Path] = msg
+		switch {
+		case c.logged[f.Path] == msg:
+		case f.Served:
+			_ = level.Error(c.logger).Log("msg", "textfile partly refused, its other families are served", "file", f.Path, "err", msg)
+		default:
+			_ = level.Error(c.logger).Log("msg", "textfile refused", "file", f.Path, "err", msg)
+		}
+	}
+	c.logged = current
+}
