@@ -167,3 +167,22 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// The embedded default must be harmless on any host, mail products or not:
+// on this machine's real /proc, /sys and / every collector succeeds and
+// nothing is logged at warn or error level.
+func TestEmbeddedDefaultOnThisHost(t *testing.T) {
+	p := startExporter(t, "/proc", "/sys", "/")
+	m := p.metrics(t)
+	for _, line := range strings.Split(m, "\n") {
+		if strings.HasPrefix(line, "heartbeat_scrape_collector_success{") && strings.HasSuffix(line, " 0") {
+			t.Errorf("collector failed with the embedded default: %s", line)
+		}
+	}
+	promtoolCheckMetrics(t, m)
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if strings.Contains(line, "level=error") || strings.Contains(line, "level=warn") {
+			t.Errorf("embedded default logs a problem: %s", line)
+		}
+	}
+}
