@@ -8,6 +8,7 @@ set -euo pipefail
 # command -> Debian package
 declare -A tools=(
   [promtool]=prometheus
+  [clamd]=clamav-daemon [sigtool]=clamav
 )
 
 missing_pkgs=()
