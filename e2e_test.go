@@ -154,6 +154,7 @@ func (p *process) metrics(t *testing.T) string {
 var volatile = regexp.MustCompile(`^(heartbeat_scrape_collector_duration_seconds|` +
 	`heartbeat_filesystem_(avail|free|size)_bytes|heartbeat_filesystem_files(_free)?|` +
 	`heartbeat_textfile_mtime_seconds|` +
+	`heartbeat_module_last_update_timestamp_seconds|heartbeat_module_package_last_update_timestamp_seconds|` +
 	`heartbeat_exporter_config_last_reload_success_timestamp_seconds)([{ ])`)
 
 var buildInfoLabels = regexp.MustCompile(`^(heartbeat_exporter_build_info)\{.*\} 1$`)
