@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 )
@@ -68,42 +66,13 @@ func newModulesTest(t testing.TB, root, yaml string) *modulesCollector {
 	return mc
 }
 
-// modScrape runs one scrape as /metrics does and returns the exposition
-// with durations set to 0.
+// modScrape runs one scrape as /metrics does and returns the exposition,
+// checked, with durations set to 0.
 func modScrape(t testing.TB, c Collector) string {
 	t.Helper()
-	s := &Scrape{ctx: context.Background(), logger: log.NewNopLogger(), collectors: map[string]Collector{"modules": c}}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(s)
-	mfs, err := s.Gatherer(reg).Gather()
-	if err != nil {
-		t.Fatalf("gathering: %v", err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	checkValid(t, buf.String(), mfs)
-	return tfDurationLine.ReplaceAllString(buf.String(), "$1 0")
-}
-
-func modGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if tfUpdate() {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestModulesGolden -update ./collector/ to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (rerun with -update and review the diff)\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
+	text, mfs := scrapeExposition(t, "modules", c)
+	checkValid(t, text, mfs)
+	return tfDurationLine.ReplaceAllString(text, "$1 0")
 }
 
 const clamavYAML = `modules:
@@ -189,8 +158,8 @@ func TestModulesGolden(t *testing.T) {
 			if err := c.Update(context.Background(), make(chan prometheus.Metric, 1000)); err != nil && !errors.Is(err, ErrNoData) {
 				errText = strings.ReplaceAll(err.Error(), root, "<root>") + "\n"
 			}
-			modGolden(t, filepath.Join(modFixtures, tc.name+".err"), errText)
-			modGolden(t, filepath.Join(modFixtures, tc.name+".out"), modScrape(t, c))
+			compareGolden(t, filepath.Join(modFixtures, tc.name+".err"), errText, "TestModulesGolden")
+			compareGolden(t, filepath.Join(modFixtures, tc.name+".out"), modScrape(t, c), "TestModulesGolden")
 		})
 	}
 }

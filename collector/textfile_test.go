@@ -85,21 +85,8 @@ var (
 // modification times set to 1 and durations to 0, and the gather error.
 func tfScrape(t testing.TB, c Collector) (string, []*dto.MetricFamily) {
 	t.Helper()
-	s := &Scrape{ctx: context.Background(), logger: log.NewNopLogger(), collectors: map[string]Collector{"textfile": c}}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(s)
-	mfs, err := s.Gatherer(reg).Gather()
-	if err != nil {
-		t.Fatalf("gathering: %v", err)
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
-	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := tfMtimeLine.ReplaceAllString(buf.String(), "$1 1")
+	text, mfs := scrapeExposition(t, "textfile", c)
+	text = tfMtimeLine.ReplaceAllString(text, "$1 1")
 	return tfDurationLine.ReplaceAllString(text, "$1 0"), mfs
 }
 
@@ -120,18 +107,7 @@ func checkValid(t testing.TB, text string, mfs []*dto.MetricFamily) {
 
 func tfGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if tfUpdate() {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestTextfileGolden -update ./collector/ to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (rerun with -update and review the diff)\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
+	compareGolden(t, path, got, "TestTextfileGolden")
 }
 
 // exporterReserved is what the exporter reserves with runtime metrics on.

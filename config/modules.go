@@ -150,29 +150,30 @@ func (m ModuleConfig) validateClamAV(at fieldAdder) {
 }
 
 func (m ModuleConfig) validateFile(at fieldAdder) {
-	if m.VersionFile == "" && m.UpdatedPath == "" {
-		at("version_file", "a file module needs version_file, updated_path or both")
-	}
 	checkGlobPath(at, "version_file", m.VersionFile)
 	checkGlobPath(at, "updated_path", m.UpdatedPath)
-	switch {
-	case m.VersionRegex != "" && m.VersionFile == "":
-		at("version_regex", "the version is searched in version_file, which is not set")
-	case m.VersionFile != "" && m.VersionRegex == "" && m.DateRegex == "":
-		at("version_regex", "version_file is set but neither version_regex nor date_regex says what to read in it")
-	}
 	checkCaptureRegex(at, "version_regex", m.VersionRegex)
 	checkCaptureRegex(at, "date_regex", m.DateRegex)
-	switch {
-	case m.DateRegex != "" && m.VersionFile == "":
-		at("date_regex", "the date is searched in version_file, which is not set")
-	case m.DateRegex != "" && m.UpdatedPath != "":
-		at("date_regex", "give the update time either by updated_path or by date_regex, not both")
-	case (m.DateRegex == "") != (m.DateLayout == ""):
-		at("date_layout", "date_regex and date_layout go together")
+	// Which fields go together; one message per field at most.
+	rules := []struct {
+		broken     bool
+		field, msg string
+	}{
+		{m.VersionFile == "" && m.UpdatedPath == "", "version_file", "a file module needs version_file, updated_path or both"},
+		{m.VersionRegex != "" && m.VersionFile == "", "version_regex", "the version is searched in version_file, which is not set"},
+		{m.VersionFile != "" && m.VersionRegex == "" && m.DateRegex == "", "version_regex", "version_file is set but neither version_regex nor date_regex says what to read in it"},
+		{m.DateRegex != "" && m.VersionFile == "", "date_regex", "the date is searched in version_file, which is not set"},
+		{m.DateRegex != "" && m.UpdatedPath != "", "date_regex", "give the update time either by updated_path or by date_regex, not both"},
+		{(m.DateRegex == "") != (m.DateLayout == ""), "date_layout", "date_regex and date_layout go together"},
+		{m.DateLayout != "" && time.Unix(0, 0).UTC().Format(m.DateLayout) == m.DateLayout, "date_layout",
+			fmt.Sprintf("%q holds no Go time element (write the reference time Mon Jan 2 15:04:05 MST 2006 in your format)", m.DateLayout)},
 	}
-	if m.DateLayout != "" && time.Unix(0, 0).UTC().Format(m.DateLayout) == m.DateLayout {
-		at("date_layout", "%q holds no Go time element (write the reference time Mon Jan 2 15:04:05 MST 2006 in your format)", m.DateLayout)
+	reported := map[string]bool{}
+	for _, r := range rules {
+		if r.broken && !reported[r.field] {
+			reported[r.field] = true
+			at(r.field, "%s", r.msg)
+		}
 	}
 	if m.DateTimezone != "" {
 		if _, err := time.LoadLocation(m.DateTimezone); err != nil {
