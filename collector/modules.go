@@ -271,6 +271,11 @@ func (c *modulesCollector) clamd(ctx context.Context, m moduleSpec, out moduleSi
 	}
 	out.gauge(clamdInfoDesc, 1, m.Name, v.Engine, dbVersion)
 	s, err := clamd.Stats(ctx, addr)
+	if err != nil && !errors.Is(err, clamd.ErrReply) {
+		// Gone or busy past the timeout since VERSION: as if unreachable.
+		_ = level.Debug(c.logger).Log("msg", "clamd does not answer STATS", "module", m.Name, "addr", addr, "err", err)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("clamd at %s: STATS: %w", addr, err)
 	}

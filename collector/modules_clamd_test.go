@@ -238,7 +238,7 @@ func TestModulesRealClamd(t *testing.T) {
 // can stand in here).
 func TestModulesClamdMalformedReplies(t *testing.T) {
 	cases := map[string]struct{ version, stats, wantErr string }{
-		"stats cut short": {"ClamAV 1.4.6/27123/Mon Nov 23 19:44:49 2026\x00", "POOLS: 1\n\nSTATE: VALID PRIMARY\n", "STATS: STATS reply ends without its terminating NUL"},
+		"stats cut short": {"ClamAV 1.4.6/27123/Mon Nov 23 19:44:49 2026\x00", "POOLS: 1\n\nSTATE: VALID PRIMARY\n", "STATS: unexpected clamd reply: STATS reply ends without its terminating NUL"},
 		"stats garbage":   {"ClamAV 1.4.6\x00", "POOLS: 1\nSTATE: VALID PRIMARY\nTHREADS: many\nEND\x00", `STATS: unexpected clamd reply: THREADS line "many" lacks live, idle or max`},
 		"not clamd":       {"HTTP/1.0 400 Bad Request\r\n\x00", "", `VERSION reply "HTTP/1.0 400 Bad Request\r" does not start with`},
 	}

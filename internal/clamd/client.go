@@ -75,9 +75,9 @@ func Command(ctx context.Context, addr Address, cmd string) ([]byte, error) {
 	case end >= 0:
 		return reply[:end], nil
 	case len(reply) > maxReply:
-		return nil, fmt.Errorf("%s reply is longer than %d bytes", cmd, maxReply)
+		return nil, replyError("%s reply is longer than %d bytes", cmd, maxReply)
 	}
-	return nil, fmt.Errorf("%s reply ends without its terminating NUL after %d bytes", cmd, len(reply))
+	return nil, replyError("%s reply ends without its terminating NUL after %d bytes", cmd, len(reply))
 }
 
 // Version asks clamd for VERSION; dates are read in loc (see ParseVersion).
