@@ -56,14 +56,21 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 // startClamd runs the real clamd in the foreground as the current user on
-// a unix socket in dir, with TZ set, and waits for the socket.
-func startClamd(t *testing.T, dir, db, tz string) (socket string, stop func()) {
+// a unix socket in dir and a loopback TCP port, with TZ set, and waits for
+// the socket.
+func startClamd(t *testing.T, dir, db, tz string) (socket, tcpAddr string, stop func()) {
 	t.Helper()
 	bin := testenv.RequireTool(t, "clamd", "clamav-daemon")
 	socket = filepath.Join(dir, "clamd.sock")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcpAddr = l.Addr().String()
+	l.Close()
 	conf := filepath.Join(dir, "clamd.conf")
-	writeFile(t, conf, fmt.Sprintf("LocalSocket %s\nDatabaseDirectory %s\nForeground yes\nLogFile %s\nTemporaryDirectory %s\nMaxThreads 3\n",
-		socket, db, filepath.Join(dir, "clamd.log"), dir))
+	writeFile(t, conf, fmt.Sprintf("LocalSocket %s\nTCPSocket %d\nTCPAddr 127.0.0.1\nDatabaseDirectory %s\nForeground yes\nLogFile %s\nTemporaryDirectory %s\nMaxThreads 3\n",
+		socket, l.Addr().(*net.TCPAddr).Port, db, filepath.Join(dir, "clamd.log"), dir))
 	cmd := exec.Command(bin, "--config-file="+conf)
 	cmd.Env = append(os.Environ(), "TZ="+tz)
 	if err := cmd.Start(); err != nil {
@@ -82,7 +89,7 @@ func startClamd(t *testing.T, dir, db, tz string) (socket string, stop func()) {
 	for {
 		if c, err := net.Dial("unix", socket); err == nil {
 			c.Close()
-			return socket, stop
+			return socket, tcpAddr, stop
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "clamd.log"))
@@ -150,7 +157,7 @@ func TestModulesRealClamd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	socket, stop := startClamd(t, dir, db, tz)
+	socket, tcpAddr, stop := startClamd(t, dir, db, tz)
 
 	c := newModulesTest(t, "/", fmt.Sprintf("modules:\n  - name: virus\n    kind: clamav\n    database_dir: %s\n    clamd: unix://%s\n    clamd_timeout: 5s\n", db, socket))
 	c.loc = ny
@@ -220,6 +227,13 @@ func TestModulesRealClamd(t *testing.T) {
 		if v := series(got, fmt.Sprintf(`heartbeat_module_%s{database="daily",module="virus"}`, name)); v != m[1] {
 			t.Errorf("%s = %s, sigtool says %s", name, v, m[1])
 		}
+	}
+
+	// The same over TCP.
+	overTCP := newModulesTest(t, "/", fmt.Sprintf("modules:\n  - name: virus\n    kind: clamav\n    database_dir: %s\n    clamd: tcp://%s\n", db, tcpAddr))
+	overTCP.loc = ny
+	if tcp := modScrape(t, overTCP); series(tcp, info) != "1" || series(tcp, `heartbeat_clamd_threads{module="virus",state="max"}`) != "3" {
+		t.Errorf("scrape over tcp://%s:\n%s", tcpAddr, tcp)
 	}
 
 	// clamd gone: up 0, and the collector still succeeds.
