@@ -40,7 +40,9 @@ const ctimeLayout = "Mon Jan _2 15:04:05 2006"
 
 var (
 	linePrefixRE = regexp.MustCompile(`^([A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}) -> `)
-	startedRE    = regexp.MustCompile(`update process started at ([A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4})`)
+	// "ClamAV update process started at <date>", and the daemon's own
+	// "... started at <date>" lines: a session's time when lines have none.
+	startedRE = regexp.MustCompile(`started at ([A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4})`)
 	// A database checked or replaced: freshclam reached a mirror and the
 	// database is current.
 	successRE = regexp.MustCompile(`^\S+\.c[vl]d (updated \(version: |database is up-to-date |is up to date )|^Database updated \(`)

@@ -59,7 +59,7 @@ func TestParseWithoutLogTime(t *testing.T) {
 		"daily.cvd updated (version: 1463, sigs: 4343, f-level: 8, builder: ccordes)",
 		"Database updated (55549 signatures) from db.local.clamav.net (IP: 213.92.8.5)",
 		"--------------------------------------",
-		"ClamAV update process started at Wed May 17 08:01:00 2006",
+		"freshclam daemon 0.88.2 (OS: linux-gnu, ARCH: i386, CPU: i486) started at Wed May 17 08:01:00 2006",
 		"ERROR: Can't connect to port 80 of host db.local.clamav.net",
 		"!Update failed. Your network may be down or none of the mirrors listed in freshclam.conf is working.",
 	}, "\n")
