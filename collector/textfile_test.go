@@ -85,7 +85,13 @@ var (
 // modification times set to 1 and durations to 0, and the gather error.
 func tfScrape(t testing.TB, c Collector) (string, []*dto.MetricFamily) {
 	t.Helper()
-	s := &Scrape{ctx: context.Background(), logger: log.NewNopLogger(), collectors: map[string]Collector{"textfile": c}}
+	return scrapeNamed(t, map[string]Collector{"textfile": c})
+}
+
+// scrapeNamed is tfScrape for any collectors, by name.
+func scrapeNamed(t testing.TB, collectors map[string]Collector) (string, []*dto.MetricFamily) {
+	t.Helper()
+	s := &Scrape{ctx: context.Background(), logger: log.NewNopLogger(), collectors: collectors}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(s)
 	mfs, err := s.Gatherer(reg).Gather()

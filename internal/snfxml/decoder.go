@@ -56,10 +56,16 @@ type Decoder struct {
 // NewDecoder reads snapshots from r; maxSnapshot <= 0 means
 // DefaultMaxSnapshotBytes.
 func NewDecoder(r io.Reader, maxSnapshot int) *Decoder {
+	return NewDecoderAt(r, maxSnapshot, 0)
+}
+
+// NewDecoderAt is NewDecoder for input that starts at offset of a file:
+// offsets in errors and Offset are the file's.
+func NewDecoderAt(r io.Reader, maxSnapshot int, offset int64) *Decoder {
 	if maxSnapshot <= 0 {
 		maxSnapshot = DefaultMaxSnapshotBytes
 	}
-	return &Decoder{r: r, max: maxSnapshot}
+	return &Decoder{r: r, max: maxSnapshot, base: offset, consumed: offset}
 }
 
 // Offset is the input offset just after the last snapshot Next has

@@ -1,0 +1,259 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/snfxml"
+)
+
+func init() {
+	registerCollector("snf", true, newSNFCollector)
+}
+
+// snfCollector reads MessageSniffer status snapshots at scrape time. Only
+// the bytes appended since the last scrape are read (an unchanged file
+// costs one stat), so there is no background reader to stop; a
+// snapshot's per-period counts are added to counters the collector keeps
+// across scrapes.
+//
+// Counting is exact for appended files (append='yes', SNF's rotated
+// <licenseid>.status.minute.<date>.log.xml): every snapshot is read once.
+// A file rewritten every period (append='no') only yields the snapshots
+// present when a scrape looks, so scrape at least as often as SNF's period
+// or use appended files.
+type snfCollector struct {
+	logger  log.Logger
+	root    string
+	sources []*snfSource
+
+	mu    sync.Mutex // the state below is shared by concurrent scrapes
+	seen  *idSet
+	nodes map[string]*snfNode
+	snaps map[string]float64 // counted, duplicate, bad
+	files bool               // some configured file has existed
+}
+
+type snfSource struct {
+	cfg    config.SNFSource
+	follow *snfxml.Follower
+}
+
+// snfNode is what one SNF node (licence id) has reported.
+type snfNode struct {
+	events   map[string]float64 // readable event name -> count
+	verdicts map[string]float64
+	results  map[int64]float64
+	rules    *ruleTop        // nil while no source with rule_histogram_top > 0 fed it
+	latest   *snfxml.Snapshot // newest by basetime: the gauges
+}
+
+// snfMaxNodes bounds the nodes kept (a file full of invented node ids
+// must not grow the state without end).
+const snfMaxNodes = 64
+
+// snfSeenIDs is how many snapshot ids are remembered to recognise one
+// read again (a rewritten file, or two globs matching one file): more
+// than a day of minute snapshots.
+const snfSeenIDs = 8192
+
+func newSNFCollector(d Deps) (Collector, error) {
+	c := &snfCollector{logger: d.Logger, root: d.Paths.Root, seen: newIDSet(snfSeenIDs),
+		nodes: map[string]*snfNode{}, snaps: map[string]float64{}}
+	if c.root == "" {
+		c.root = "/"
+	}
+	if d.Config != nil {
+		for _, s := range d.Config.SNF {
+			c.sources = append(c.sources, &snfSource{cfg: s, follow: snfxml.NewFollower(int(s.MaxSnapshotBytes))})
+		}
+	}
+	return c, nil
+}
+
+// Update reads what is new in every configured file, then reports. A bad
+// file (unreadable, a bad snapshot) makes it return an error naming it,
+// while everything good is counted and reported.
+func (c *snfCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for _, src := range c.sources {
+		errs = append(errs, c.readSource(src)...)
+	}
+	if !c.files && len(c.nodes) == 0 {
+		return errors.Join(append(errs, ErrNoData)...)
+	}
+	c.emit(ch)
+	return errors.Join(errs...)
+}
+
+// readSource expands the source's glob under the root and reads each file.
+func (c *snfCollector) readSource(src *snfSource) []error {
+	matches, err := filepath.Glob(filepath.Join(c.root, src.cfg.Path))
+	if err != nil { // refused by config validation; kept for safety
+		return []error{fmt.Errorf("snf path %q: %w", src.cfg.Path, err)}
+	}
+	sort.Strings(matches) // date-stamped names: oldest first
+	var errs []error
+	keep := map[string]bool{}
+	for _, m := range matches {
+		keep[m] = true
+		stats, err := src.follow.Read(m, func(s *snfxml.Snapshot) { c.record(src, s) })
+		c.snaps["bad"] += float64(stats.Bad)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	src.follow.Retain(keep)
+	if src.follow.Files() > 0 {
+		c.files = true
+	}
+	return errs
+}
+
+// snfEvents names SNF's event letters (counters and rates), in SNF's order.
+var snfEvents = []struct{ letter, name string }{
+	{"m", "messages"}, {"s", "spam"}, {"h", "ham"}, {"w", "white"}, {"c", "caution"},
+	{"b", "black"}, {"t", "truncate"}, {"a", "auto_panic"}, {"r", "rule_panic"},
+}
+
+// record adds a snapshot's per-period counts, once per snapshot id, and
+// keeps the newest snapshot of its node for the gauges.
+func (c *snfCollector) record(src *snfSource, s *snfxml.Snapshot) {
+	if !c.seen.add(s.ID()) {
+		c.snaps["duplicate"]++
+		return
+	}
+	n := c.node(s.NodeID)
+	if n == nil {
+		c.snaps["bad"]++ // beyond snfMaxNodes
+		return
+	}
+	c.snaps["counted"]++
+	for _, e := range snfEvents {
+		n.events[e.name] += float64(s.Counters[e.letter])
+	}
+	m, spam, ham := s.Counters["m"], s.Counters["s"], s.Counters["h"]
+	n.verdicts["spam"] += float64(spam)
+	n.verdicts["ham"] += float64(ham)
+	if m > spam+ham {
+		n.verdicts["other"] += float64(m - spam - ham)
+	}
+	for _, g := range s.Results.Groups {
+		n.results[g.Key] += float64(g.Count)
+	}
+	if top := src.cfg.RuleHistogramTop; top > 0 && s.Rules != nil {
+		if n.rules == nil {
+			n.rules = newRuleTop(top)
+		}
+		n.rules.add(s.Rules.Histogram.Groups)
+	}
+	if n.latest == nil || !s.BaseTime.Before(n.latest.BaseTime) {
+		n.latest = s
+	}
+}
+
+func (c *snfCollector) node(id string) *snfNode {
+	if n, ok := c.nodes[id]; ok {
+		return n
+	}
+	if len(c.nodes) >= snfMaxNodes {
+		return nil
+	}
+	n := &snfNode{events: map[string]float64{}, verdicts: map[string]float64{}, results: map[int64]float64{}}
+	c.nodes[id] = n
+	return n
+}
+
+// idSet remembers the last max ids added.
+type idSet struct {
+	max   int
+	ids   map[string]bool
+	order []string // ring buffer of ids in insertion order
+	next  int
+}
+
+func newIDSet(max int) *idSet { return &idSet{max: max, ids: map[string]bool{}} }
+
+// add returns false when id is already in the set.
+func (s *idSet) add(id string) bool {
+	if s.ids[id] {
+		return false
+	}
+	if len(s.order) < s.max {
+		s.order = append(s.order, id)
+	} else {
+		delete(s.ids, s.order[s.next])
+		s.order[s.next] = id
+		s.next = (s.next + 1) % s.max
+	}
+	s.ids[id] = true
+	return true
+}
+
+// ruleTop keeps rule hit counters for the busiest rules only. After each
+// read the n rules with most hits so far become the members; a member's
+// series is its total hits. The hits read for the other rules are added
+// to rule="other" at that time, so "other" only grows, and every hit is
+// in exactly one series when it is first reported.
+type ruleTop struct {
+	n       int
+	totals  map[int64]uint64 // hits per tracked rule (bounded, see rebalance)
+	fresh   map[int64]uint64 // hits read since the last rebalance
+	members map[int64]bool
+	other   uint64
+}
+
+func newRuleTop(n int) *ruleTop {
+	return &ruleTop{n: n, totals: map[int64]uint64{}, fresh: map[int64]uint64{}, members: map[int64]bool{}}
+}
+
+func (r *ruleTop) add(groups []snfxml.Group) {
+	for _, g := range groups {
+		r.totals[g.Key] += g.Count
+		r.fresh[g.Key] += g.Count
+	}
+}
+
+// rebalance picks the members, files the fresh hits of the others under
+// "other", and forgets the least-hit rules once far more are tracked than
+// shown.
+func (r *ruleTop) rebalance() {
+	if len(r.fresh) == 0 {
+		return
+	}
+	keys := make([]int64, 0, len(r.totals))
+	for k := range r.totals {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if r.totals[keys[i]] != r.totals[keys[j]] {
+			return r.totals[keys[i]] > r.totals[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	r.members = map[int64]bool{}
+	for _, k := range keys[:min(r.n, len(keys))] {
+		r.members[k] = true
+	}
+	for k, c := range r.fresh {
+		if !r.members[k] {
+			r.other += c
+		}
+	}
+	clear(r.fresh)
+	if limit := 10*r.n + 1000; len(keys) > limit {
+		for _, k := range keys[limit/2:] {
+			delete(r.totals, k)
+		}
+	}
+}
