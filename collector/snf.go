@@ -52,7 +52,7 @@ type snfNode struct {
 	events   map[string]float64 // readable event name -> count
 	verdicts map[string]float64
 	results  map[int64]float64
-	rules    *ruleTop        // nil while no source with rule_histogram_top > 0 fed it
+	rules    *ruleTop         // nil while no source with rule_histogram_top > 0 fed it
 	latest   *snfxml.Snapshot // newest by basetime: the gauges
 }
 
