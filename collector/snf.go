@@ -40,6 +40,7 @@ type snfCollector struct {
 	nodes map[string]*snfNode
 	snaps map[string]float64 // counted, duplicate, bad
 	files bool               // some configured file has existed
+	read  int64              // bytes read from the files so far (benchmarks)
 }
 
 type snfSource struct {
@@ -109,6 +110,7 @@ func (c *snfCollector) readSource(src *snfSource) []error {
 		keep[m] = true
 		stats, err := src.follow.Read(m, func(s *snfxml.Snapshot) { c.record(src, s) })
 		c.snaps["bad"] += float64(stats.Bad)
+		c.read += stats.BytesRead
 		if err != nil {
 			errs = append(errs, err)
 		}

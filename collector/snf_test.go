@@ -122,9 +122,14 @@ func TestSNFSeedGolden(t *testing.T) {
 	got := st.scrape(t)
 	tfGolden(t, filepath.Join(snfFixtures, "seed.out"), got)
 
-	// Scraped again, unchanged: the same counters, nothing counted twice.
+	// Scraped again, unchanged: the same counters, nothing counted twice,
+	// not a byte read.
+	read := st.c.(*snfCollector).read
 	if again := st.scrape(t); again != got {
 		t.Errorf("second scrape differs:\n%s", again)
+	}
+	if extra := st.c.(*snfCollector).read - read; extra != 0 {
+		t.Errorf("unchanged file: %d bytes read again", extra)
 	}
 }
 
