@@ -91,7 +91,10 @@ func (c *snfCollector) Update(_ context.Context, ch chan<- prometheus.Metric) er
 		errs = append(errs, c.readSource(src)...)
 	}
 	if !c.files && len(c.nodes) == 0 {
-		return errors.Join(append(errs, ErrNoData)...)
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		return ErrNoData
 	}
 	c.emit(ch)
 	return errors.Join(errs...)

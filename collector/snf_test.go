@@ -104,6 +104,23 @@ func value(t testing.TB, text, series string) float64 {
 	return 0
 }
 
+// expect scrapes and checks the given series.
+func (st *snfTest) expect(t testing.TB, want map[string]float64) string {
+	t.Helper()
+	text := st.scrape(t)
+	expectValues(t, text, want)
+	return text
+}
+
+// touch sets a file's mtime, so a rewrite is seen whatever the clock's
+// resolution.
+func (st *snfTest) touch(t testing.TB, hostPath string, when time.Time) {
+	t.Helper()
+	if err := os.Chtimes(filepath.Join(st.root, hostPath), when, when); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func expectValues(t testing.TB, text string, want map[string]float64) {
 	t.Helper()
 	for series, v := range want {
@@ -139,8 +156,7 @@ func TestSNFAppendedIncrements(t *testing.T) {
 	st := newSNFTest(t, config.SNFSource{Path: "/log/*.status.minute.*.log.xml"})
 	const file = "/log/n1.status.minute.20260102.log.xml"
 	st.write(t, file, "<?xml version='1.0'?>\n"+snfSnap("n1", 1, 10, 7, 3)+snfSnap("n1", 2, 20, 15, 4), false)
-	text := st.scrape(t)
-	expectValues(t, text, map[string]float64{
+	st.expect(t, map[string]float64{
 		`heartbeat_snf_events_total{event="messages",node="n1"}`:       30,
 		`heartbeat_snf_events_total{event="spam",node="n1"}`:           22,
 		`heartbeat_messages_total{source="snf",verdict="ham"}`:         7,
@@ -153,8 +169,7 @@ func TestSNFAppendedIncrements(t *testing.T) {
 
 	third := snfSnap("n1", 3, 100, 100, 0)
 	st.write(t, file, snfSnap("n1", 4, 5, 0, 5)+third[:len(third)/2], true)
-	text = st.scrape(t)
-	expectValues(t, text, map[string]float64{
+	st.expect(t, map[string]float64{
 		`heartbeat_snf_events_total{event="messages",node="n1"}`: 35,
 		`heartbeat_snf_events_total{event="ham",node="n1"}`:      12,
 		`heartbeat_snf_snapshots_total{result="counted"}`:        3,
@@ -162,8 +177,7 @@ func TestSNFAppendedIncrements(t *testing.T) {
 	})
 
 	st.write(t, file, third[len(third)/2:]+snfSnap("n1", 5, 1, 1, 0), true)
-	text = st.scrape(t)
-	expectValues(t, text, map[string]float64{
+	st.expect(t, map[string]float64{
 		`heartbeat_snf_events_total{event="messages",node="n1"}`: 136,
 		`heartbeat_snf_events_total{event="spam",node="n1"}`:     123,
 		`heartbeat_messages_total{source="snf",verdict="spam"}`:  123,
@@ -184,24 +198,18 @@ func TestSNFSameSnapshotCountedOnce(t *testing.T) {
 	// the same snapshot, rewritten behind a declaration: the file's head
 	// changed, it is read again from the start
 	st.write(t, "/snf/a.xml", "<?xml version='1.0'?>\n"+snfSnap("n1", 1, 10, 10, 0), false)
-	future := time.Now().Add(time.Hour) // a new mtime, whatever the clock's resolution
-	if err := os.Chtimes(filepath.Join(st.root, "/snf/a.xml"), future, future); err != nil {
-		t.Fatal(err)
-	}
+	future := time.Now().Add(time.Hour)
+	st.touch(t, "/snf/a.xml", future)
 	st.write(t, "/snf/b.xml", snfSnap("n1", 1, 10, 10, 0), false)
-	text := st.scrape(t)
-	expectValues(t, text, map[string]float64{
+	st.expect(t, map[string]float64{
 		`heartbeat_snf_events_total{event="messages",node="n1"}`: 10,
 		`heartbeat_snf_snapshots_total{result="counted"}`:        1,
 		`heartbeat_snf_snapshots_total{result="duplicate"}`:      2,
 	})
 
 	st.write(t, "/snf/a.xml", "<?xml version='1.0'?>\n"+snfSnap("n1", 2, 10, 10, 0), false) // same size, rewritten in place
-	if err := os.Chtimes(filepath.Join(st.root, "/snf/a.xml"), future.Add(time.Hour), future.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	text = st.scrape(t)
-	expectValues(t, text, map[string]float64{
+	st.touch(t, "/snf/a.xml", future.Add(time.Hour))
+	st.expect(t, map[string]float64{
 		`heartbeat_snf_events_total{event="messages",node="n1"}`: 20,
 		`heartbeat_snf_snapshots_total{result="counted"}`:        2,
 	})
@@ -211,8 +219,7 @@ func TestSNFRulesbaseSpelling(t *testing.T) {
 	st := newSNFTest(t, config.SNFSource{Path: "/snf/status.xml"})
 	doc := strings.Replace(snfSeed(t), "<rulebase utc='20080602033628'/>", "<rulesbase utc='20080602033000'/>", 1)
 	st.write(t, "/snf/status.xml", doc, false)
-	text := st.scrape(t)
-	expectValues(t, text, map[string]float64{
+	st.expect(t, map[string]float64{
 		`heartbeat_snf_rulebase_timestamp_seconds{node="xxxxxxxx"}`:                                     float64(time.Date(2008, 6, 2, 3, 30, 0, 0, time.UTC).Unix()),
 		`heartbeat_module_info{database="rulebase",engine="snf",module="snf",version="20080602033000"}`: 1,
 	})
@@ -232,8 +239,7 @@ func TestSNFRotationByDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.write(t, "/log/n1.status.minute.20260103.log.xml", snfSnap("n1", 5, 4, 4, 0), true)
-	text := st.scrape(t)
-	expectValues(t, text, map[string]float64{
+	st.expect(t, map[string]float64{
 		`heartbeat_snf_events_total{event="messages",node="n1"}`: 27,
 		`heartbeat_snf_snapshots_total{result="counted"}`:        5,
 		snfSuccess: 1,
@@ -247,8 +253,7 @@ func TestSNFRotationByDate(t *testing.T) {
 func TestSNFRuleHistogramTop(t *testing.T) {
 	st := newSNFTest(t, config.SNFSource{Path: "/snf/status.xml", RuleHistogramTop: 2})
 	st.write(t, "/snf/status.xml", snfSeed(t), false)
-	text := st.scrape(t)
-	expectValues(t, text, map[string]float64{
+	text := st.expect(t, map[string]float64{
 		`heartbeat_snf_rule_hits_total{node="xxxxxxxx",rule="73990"}`:   14,
 		`heartbeat_snf_rule_hits_total{node="xxxxxxxx",rule="1911756"}`: 9,
 		`heartbeat_snf_rule_hits_total{node="xxxxxxxx",rule="other"}`:   17, // 40 hits, 23 of them by the top 2
@@ -296,8 +301,7 @@ func TestSNFBadInput(t *testing.T) {
 			})
 			// The next good snapshot clears the error; the bad one is not reread.
 			st.write(t, "/snf/a.xml", snfSnap("n1", 3, 1, 1, 0), true)
-			text = st.scrape(t)
-			expectValues(t, text, map[string]float64{
+			st.expect(t, map[string]float64{
 				snfSuccess: 1,
 				`heartbeat_snf_events_total{event="messages",node="n1"}`: 16,
 				`heartbeat_snf_snapshots_total{result="bad"}`:            tc.bad,
@@ -321,8 +325,7 @@ func TestSNFTruncated(t *testing.T) {
 		t.Errorf("unchanged partial snapshot: error %v, want incomplete", err)
 	}
 	st.write(t, "/snf/status.xml", seed, false)
-	text = st.scrape(t)
-	expectValues(t, text, map[string]float64{snfSuccess: 1, `heartbeat_snf_events_total{event="messages",node="xxxxxxxx"}`: 2664})
+	st.expect(t, map[string]float64{snfSuccess: 1, `heartbeat_snf_events_total{event="messages",node="xxxxxxxx"}`: 2664})
 }
 
 // Nothing configured, or nothing on this host: no metrics, success 1.
