@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,9 +46,16 @@ type snfCollector struct {
 }
 
 type snfSource struct {
-	cfg    config.SNFSource
-	follow *snfxml.Follower
+	cfg     config.SNFSource
+	follow  *snfxml.Follower
+	started bool // the first scan is done
 }
+
+// snfHistoryAge: at the first scan, files last written this long before
+// the newest match are history (old date-rotated files) and are followed
+// from their end, so that a folder of months of status files does not
+// make the first scrape read them all.
+const snfHistoryAge = time.Hour
 
 // snfNode is what one SNF node (licence id) has reported.
 type snfNode struct {
@@ -108,6 +117,10 @@ func (c *snfCollector) readSource(src *snfSource) []error {
 	}
 	sort.Strings(matches) // date-stamped names: oldest first
 	var errs []error
+	if !src.started {
+		src.started = true
+		errs = skipHistory(src.follow, matches)
+	}
 	keep := map[string]bool{}
 	for _, m := range matches {
 		keep[m] = true
@@ -121,6 +134,30 @@ func (c *snfCollector) readSource(src *snfSource) []error {
 	src.follow.Retain(keep)
 	if src.follow.Files() > 0 {
 		c.files = true
+	}
+	return errs
+}
+
+// skipHistory follows the files written long before the newest one
+// from their end (see snfHistoryAge).
+func skipHistory(f *snfxml.Follower, matches []string) []error {
+	mtimes := make([]time.Time, len(matches))
+	var newest time.Time
+	for i, m := range matches {
+		if st, err := os.Stat(m); err == nil {
+			mtimes[i] = st.ModTime()
+			if mtimes[i].After(newest) {
+				newest = mtimes[i]
+			}
+		}
+	}
+	var errs []error
+	for i, m := range matches {
+		if !mtimes[i].IsZero() && mtimes[i].Before(newest.Add(-snfHistoryAge)) {
+			if err := f.SkipToEnd(m); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return errs
 }

@@ -249,6 +249,31 @@ func TestSNFRotationByDate(t *testing.T) {
 	}
 }
 
+// At the first scan, date-rotated files written long before the newest
+// are history: followed from their end, not counted.
+func TestSNFHistoryNotCountedAtStart(t *testing.T) {
+	st := newSNFTest(t, config.SNFSource{Path: "/log/*.status.minute.*.log.xml"})
+	st.write(t, "/log/n1.status.minute.20251230.log.xml", snfSnap("n1", 1, 100, 100, 0), false)
+	st.write(t, "/log/n1.status.minute.20251231.log.xml", snfSnap("n1", 2, 100, 100, 0), false)
+	st.write(t, "/log/n2.status.minute.20260102.log.xml", snfSnap("n2", 3, 5, 5, 0), false)
+	st.write(t, "/log/n1.status.minute.20260102.log.xml", snfSnap("n1", 3, 7, 7, 0), false)
+	now := time.Now()
+	st.touch(t, "/log/n1.status.minute.20251230.log.xml", now.Add(-72*time.Hour))
+	st.touch(t, "/log/n1.status.minute.20251231.log.xml", now.Add(-48*time.Hour))
+	st.touch(t, "/log/n2.status.minute.20260102.log.xml", now.Add(-time.Minute)) // another node's current file
+	st.expect(t, map[string]float64{
+		`heartbeat_snf_events_total{event="messages",node="n1"}`: 7,
+		`heartbeat_snf_events_total{event="messages",node="n2"}`: 5,
+		`heartbeat_snf_snapshots_total{result="counted"}`:        2,
+	})
+	st.write(t, "/log/n1.status.minute.20251231.log.xml", snfSnap("n1", 4, 1, 1, 0), true) // late append: counted
+	st.expect(t, map[string]float64{
+		`heartbeat_snf_events_total{event="messages",node="n1"}`: 8,
+		`heartbeat_snf_snapshots_total{result="counted"}`:        3,
+		snfSuccess: 1,
+	})
+}
+
 // The rule histogram: top N rules by hits, the rest as rule="other".
 func TestSNFRuleHistogramTop(t *testing.T) {
 	st := newSNFTest(t, config.SNFSource{Path: "/snf/status.xml", RuleHistogramTop: 2})

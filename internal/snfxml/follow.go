@@ -80,6 +80,25 @@ func (f *Follower) Read(path string, fn func(*Snapshot)) (ReadStats, error) {
 	return stats, err
 }
 
+// SkipToEnd starts following the file at its current end without reading
+// it: what it holds already is history (an old rotated file found when the
+// exporter starts). Later reads see only what is appended.
+func (f *Follower) SkipToEnd(path string) error {
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	dev, ino := fileID(st)
+	f.files[path] = &followed{dev: dev, ino: ino, size: st.Size(), mtime: st.ModTime().UnixNano(),
+		offset: st.Size(), head: readHead(file, st.Size())}
+	return nil
+}
+
 // Retain forgets the files not in keep (rotated away, or no longer
 // matched), so the state does not grow with the rotated files.
 func (f *Follower) Retain(keep map[string]bool) {
