@@ -10,6 +10,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -97,78 +98,38 @@ var (
 	ErrNoStats   = errors.New("no <stats> snapshot found")
 )
 
-// The XML shapes, decoded by encoding/xml (which never expands entities
-// other than the five predefined ones).
+// xmlStats is a <stats> element's raw strings, gathered by decodeStats
+// and checked and converted by convert.
 type xmlStats struct {
-	NodeID   string `xml:"nodeid,attr"`
-	BaseTime string `xml:"basetime,attr"`
-	Elapsed  string `xml:"elapsed,attr"`
-	Class    string `xml:"class,attr"`
-	Version  struct {
-		Engine   string `xml:"engine"`
-		Platform string `xml:"platform"`
-	} `xml:"version"`
-	Timers   xmlAny       `xml:"timers"`
-	GBUdb    *xmlGBUdb    `xml:"gbudb"`
-	Counters xmlAny       `xml:"counters"`
-	Rates    xmlAny       `xml:"rates"`
-	Results  xmlHistogram `xml:"results>histogram"`
-	Rules    *xmlRules    `xml:"rules"`
+	NodeID, BaseTime, Elapsed, Class string
+	Engine, Platform                 string
+	Timers, Counters, Rates          []xmlItem
+	GBUdb                            *xmlGBUdb
+	Results                          xmlHistogram
+	Rules                            *xmlRules
 }
 
-// xmlAny holds child elements named by event letter or timer name.
-type xmlAny struct {
-	Items []xmlItem `xml:",any"`
-}
-
+// xmlItem is a child of timers, counters or rates, named by timer or
+// event letter.
 type xmlItem struct {
-	XMLName xml.Name
-	C       string `xml:"c,attr"`
-	S       string `xml:"s,attr"`
-	M       string `xml:"m,attr"`
-	H       string `xml:"h,attr"`
-	D       string `xml:"d,attr"`
-	Started string `xml:"started,attr"`
-	Latest  string `xml:"latest,attr"`
-	Elapsed string `xml:"elapsed,attr"`
+	Name                   string
+	C, S, M, H, D          string
+	Started, Latest, Since string // Since: the elapsed attribute
 }
 
-type xmlGBUdb struct {
-	Size struct {
-		Bytes string `xml:"bytes,attr"`
-	} `xml:"size"`
-	Records struct {
-		Count string `xml:"count,attr"`
-	} `xml:"records"`
-	Utilization struct {
-		Percent string `xml:"percent,attr"`
-	} `xml:"utilization"`
-}
+type xmlGBUdb struct{ Bytes, Count, Percent string }
 
 type xmlHistogram struct {
-	Hits   string `xml:"hits,attr"`
-	Groups []struct {
-		K string `xml:"k,attr"`
-		C string `xml:"c,attr"`
-	} `xml:"g"`
-}
-
-type xmlUTC struct {
-	UTC string `xml:"utc,attr"`
+	Hits   string
+	Groups [][2]string // k, c
 }
 
 type xmlRules struct {
-	Rulebase  *xmlUTC `xml:"rulebase"`
-	Rulesbase *xmlUTC `xml:"rulesbase"` // the spelling some SNF builds use
-	Active    xmlUTC  `xml:"active"`
-	Update    struct {
-		Ready string `xml:"ready,attr"`
-		UTC   string `xml:"utc,attr"`
-	} `xml:"update"`
-	Latest struct {
-		Rule string `xml:"rule,attr"`
-	} `xml:"latest"`
-	Histogram xmlHistogram `xml:"histogram"`
+	Rulebase, RulebasePath string // RulebasePath says which spelling was read
+	Active                 string
+	UpdateReady, Update    string
+	Latest                 string
+	Histogram              xmlHistogram
 }
 
 // parseElement decodes one complete <stats> element.
@@ -179,13 +140,162 @@ func parseElement(data []byte) (*Snapshot, error) {
 	if err := refuseDeclarations(data); err != nil {
 		return nil, err
 	}
-	var x xmlStats
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
-	if err := dec.Decode(&x); err != nil {
+	x, err := decodeStats(dec)
+	if err != nil {
 		return nil, fmt.Errorf("malformed XML: %w", err)
 	}
 	return x.convert()
+}
+
+// decodeStats walks the element's tokens (encoding/xml checks the
+// nesting, the names and the entities; it never expands any but the five
+// predefined ones) and keeps the attributes SNF's format defines; unknown
+// elements are passed over. Walking tokens instead of reflecting into
+// structs roughly doubles the throughput.
+func decodeStats(dec *xml.Decoder) (*xmlStats, error) {
+	x := &xmlStats{}
+	var stack []string
+	var text *string // where character data goes (version/engine, platform)
+	for {
+		tok, err := dec.RawToken()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			text = x.start(stack, t)
+			stack = append(stack, t.Name.Local)
+		case xml.EndElement:
+			// RawToken leaves the nesting check to us.
+			if len(stack) == 0 || t.Name.Local != stack[len(stack)-1] {
+				return nil, fmt.Errorf("element <%s> closed by </%s>", last(stack), t.Name.Local)
+			}
+			stack, text = stack[:len(stack)-1], nil
+			if len(stack) == 0 {
+				return x, nil
+			}
+		case xml.CharData:
+			if text != nil {
+				*text += string(t)
+			}
+		case xml.Directive:
+			return nil, ErrDTD
+		}
+	}
+}
+
+func last(stack []string) string {
+	if len(stack) == 0 {
+		return ""
+	}
+	return stack[len(stack)-1]
+}
+
+// attr returns the element's attribute by local name, or "".
+func attr(el xml.StartElement, name string) string {
+	for _, a := range el.Attr {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// start records an element opening under the open elements in stack; it
+// returns where the element's text goes, if anywhere.
+func (x *xmlStats) start(stack []string, el xml.StartElement) *string {
+	switch len(stack) {
+	case 0:
+		x.NodeID, x.BaseTime = attr(el, "nodeid"), attr(el, "basetime")
+		x.Elapsed, x.Class = attr(el, "elapsed"), attr(el, "class")
+	case 1:
+		switch el.Name.Local {
+		case "gbudb":
+			x.GBUdb = &xmlGBUdb{}
+		case "rules":
+			x.Rules = &xmlRules{}
+		}
+	case 2:
+		return x.child(stack[1], el)
+	case 3:
+		if stack[2] == "histogram" && el.Name.Local == "g" {
+			x.group(stack[1], [2]string{attr(el, "k"), attr(el, "c")})
+		}
+	}
+	return nil
+}
+
+// child records an element inside the section named parent.
+func (x *xmlStats) child(parent string, el xml.StartElement) *string {
+	name := el.Name.Local
+	switch parent {
+	case "version":
+		switch name {
+		case "engine":
+			return &x.Engine
+		case "platform":
+			return &x.Platform
+		}
+	case "timers":
+		x.Timers = append(x.Timers, xmlItem{Name: name, Started: attr(el, "started"), Latest: attr(el, "latest"), Since: attr(el, "elapsed")})
+	case "counters":
+		x.Counters = append(x.Counters, xmlItem{Name: name, C: attr(el, "c")})
+	case "rates":
+		x.Rates = append(x.Rates, xmlItem{Name: name, S: attr(el, "s"), M: attr(el, "m"), H: attr(el, "h"), D: attr(el, "d")})
+	case "gbudb":
+		x.gbudbChild(el)
+	case "results":
+		if name == "histogram" {
+			x.Results.Hits = attr(el, "hits")
+		}
+	case "rules":
+		x.rulesChild(el)
+	}
+	return nil
+}
+
+func (x *xmlStats) gbudbChild(el xml.StartElement) {
+	switch el.Name.Local {
+	case "size":
+		x.GBUdb.Bytes = attr(el, "bytes")
+	case "records":
+		x.GBUdb.Count = attr(el, "count")
+	case "utilization":
+		x.GBUdb.Percent = attr(el, "percent")
+	}
+}
+
+func (x *xmlStats) rulesChild(el xml.StartElement) {
+	r := x.Rules
+	switch name := el.Name.Local; name {
+	case "rulebase", "rulesbase": // some SNF builds spell it rulesbase
+		if r.RulebasePath == "" || name == "rulebase" {
+			r.Rulebase, r.RulebasePath = attr(el, "utc"), "rules/"+name+"@utc"
+		}
+	case "active":
+		r.Active = attr(el, "utc")
+	case "update":
+		r.UpdateReady, r.Update = attr(el, "ready"), attr(el, "utc")
+	case "latest":
+		r.Latest = attr(el, "rule")
+	case "histogram":
+		r.Histogram.Hits = attr(el, "hits")
+	}
+}
+
+// group records a histogram group of the results or rules section.
+func (x *xmlStats) group(section string, g [2]string) {
+	switch {
+	case section == "results":
+		x.Results.Groups = append(x.Results.Groups, g)
+	case section == "rules" && x.Rules != nil:
+		x.Rules.Histogram.Groups = append(x.Rules.Histogram.Groups, g)
+	}
 }
 
 // refuseDeclarations rejects any markup declaration ("<!DOCTYPE",
@@ -284,31 +394,30 @@ func (x *xmlStats) convert() (*Snapshot, error) {
 		NodeID:          strings.TrimSpace(x.NodeID),
 		Class:           strings.TrimSpace(x.Class),
 		BaseTime:        p.time("stats@basetime", x.BaseTime),
-		EngineVersion:   strings.TrimSpace(x.Version.Engine),
-		PlatformVersion: strings.TrimSpace(x.Version.Platform),
+		EngineVersion:   strings.TrimSpace(x.Engine),
+		PlatformVersion: strings.TrimSpace(x.Platform),
 		Counters:        map[string]uint64{},
 		Rates:           map[string]Rates{},
 	}
 	if x.Elapsed != "" {
 		s.Elapsed = p.millis("stats@elapsed", x.Elapsed)
 	}
-	for _, t := range x.Timers.Items {
+	for _, t := range x.Timers {
 		s.Timers = append(s.Timers, convertTimer(p, t))
 	}
 	if x.GBUdb != nil {
 		s.GBUdb = &GBUdb{
-			SizeBytes:          p.uint("gbudb/size@bytes", x.GBUdb.Size.Bytes),
-			Records:            p.uint("gbudb/records@count", x.GBUdb.Records.Count),
-			UtilizationPercent: p.float("gbudb/utilization@percent", x.GBUdb.Utilization.Percent),
+			SizeBytes:          p.uint("gbudb/size@bytes", x.GBUdb.Bytes),
+			Records:            p.uint("gbudb/records@count", x.GBUdb.Count),
+			UtilizationPercent: p.float("gbudb/utilization@percent", x.GBUdb.Percent),
 		}
 	}
-	for _, c := range x.Counters.Items {
-		name := c.XMLName.Local
-		s.Counters[name] += p.uint("counters/"+name+"@c", c.C)
+	for _, c := range x.Counters {
+		s.Counters[c.Name] += p.uint("counters/"+c.Name+"@c", c.C)
 	}
-	for _, r := range x.Rates.Items {
-		path := "rates/" + r.XMLName.Local
-		s.Rates[r.XMLName.Local] = Rates{
+	for _, r := range x.Rates {
+		path := "rates/" + r.Name
+		s.Rates[r.Name] = Rates{
 			PerSecond: p.optFloat(path+"@s", r.S),
 			PerMinute: p.optFloat(path+"@m", r.M),
 			PerHour:   p.optFloat(path+"@h", r.H),
@@ -326,14 +435,14 @@ func (x *xmlStats) convert() (*Snapshot, error) {
 }
 
 func convertTimer(p *fieldParser, t xmlItem) Timer {
-	path := "timers/" + t.XMLName.Local
+	path := "timers/" + t.Name
 	at := t.Latest
 	if t.Started != "" { // timers/run states when SNF started
 		at = t.Started
 	}
-	tm := Timer{Name: t.XMLName.Local, At: p.optTime(path, at)}
-	if t.Elapsed != "" {
-		tm.Elapsed = p.millis(path+"@elapsed", t.Elapsed)
+	tm := Timer{Name: t.Name, At: p.optTime(path, at)}
+	if t.Since != "" {
+		tm.Elapsed = p.millis(path+"@elapsed", t.Since)
 	}
 	return tm
 }
@@ -344,28 +453,21 @@ func convertHistogram(p *fieldParser, path string, x xmlHistogram) Histogram {
 		h.Hits = p.uint(path+"@hits", x.Hits)
 	}
 	for _, g := range x.Groups {
-		h.Groups = append(h.Groups, Group{Key: p.int(path+"/g@k", g.K), Count: p.uint(path+"/g@c", g.C)})
+		h.Groups = append(h.Groups, Group{Key: p.int(path+"/g@k", g[0]), Count: p.uint(path+"/g@c", g[1])})
 	}
 	return h
 }
 
 func convertRules(p *fieldParser, x *xmlRules) *Rules {
-	base := x.Rulebase
-	path := "rules/rulebase@utc"
-	if base == nil && x.Rulesbase != nil {
-		base, path = x.Rulesbase, "rules/rulesbase@utc"
-	}
 	r := &Rules{
-		Active:      p.optTime("rules/active@utc", x.Active.UTC),
-		Update:      p.optTime("rules/update@utc", x.Update.UTC),
-		UpdateReady: strings.EqualFold(strings.TrimSpace(x.Update.Ready), "yes"),
+		Rulebase:    p.optTime(x.RulebasePath, x.Rulebase),
+		Active:      p.optTime("rules/active@utc", x.Active),
+		Update:      p.optTime("rules/update@utc", x.Update),
+		UpdateReady: strings.EqualFold(strings.TrimSpace(x.UpdateReady), "yes"),
 		Histogram:   convertHistogram(p, "rules/histogram", x.Histogram),
 	}
-	if base != nil {
-		r.Rulebase = p.optTime(path, base.UTC)
-	}
-	if x.Latest.Rule != "" {
-		r.LatestRule = p.int("rules/latest@rule", x.Latest.Rule)
+	if x.Latest != "" {
+		r.LatestRule = p.int("rules/latest@rule", x.Latest)
 	}
 	return r
 }
