@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
@@ -33,7 +32,6 @@ func init() {
 // present when a scrape looks, so scrape at least as often as SNF's period
 // or use appended files.
 type snfCollector struct {
-	logger  log.Logger
 	root    string
 	sources []*snfSource
 
@@ -43,6 +41,7 @@ type snfCollector struct {
 	snaps map[string]float64 // counted, duplicate, bad
 	files bool               // some configured file has existed
 	read  int64              // bytes read from the files so far (benchmarks)
+	extra string             // a node refused for being one too many, this scrape
 }
 
 type snfSource struct {
@@ -76,7 +75,7 @@ const snfMaxNodes = 64
 const snfSeenIDs = 8192
 
 func newSNFCollector(d Deps) (Collector, error) {
-	c := &snfCollector{logger: d.Logger, root: d.Paths.Root, seen: newIDSet(snfSeenIDs),
+	c := &snfCollector{root: d.Paths.Root, seen: newIDSet(snfSeenIDs),
 		nodes: map[string]*snfNode{}, snaps: map[string]float64{}}
 	if c.root == "" {
 		c.root = "/"
@@ -96,8 +95,12 @@ func (c *snfCollector) Update(_ context.Context, ch chan<- prometheus.Metric) er
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var errs []error
+	c.extra = ""
 	for _, src := range c.sources {
 		errs = append(errs, c.readSource(src)...)
+	}
+	if c.extra != "" {
+		errs = append(errs, fmt.Errorf("more than %d SNF nodes: snapshots of node %q and later ones ignored", snfMaxNodes, c.extra))
 	}
 	if !c.files && len(c.nodes) == 0 {
 		if len(errs) > 0 {
@@ -177,7 +180,10 @@ func (c *snfCollector) record(src *snfSource, s *snfxml.Snapshot) {
 	}
 	n := c.node(s.NodeID)
 	if n == nil {
-		c.snaps["bad"]++ // beyond snfMaxNodes
+		c.snaps["bad"]++
+		if c.extra == "" {
+			c.extra = s.NodeID
+		}
 		return
 	}
 	c.snaps["counted"]++

@@ -366,3 +366,23 @@ func TestSNFAbsentIsQuiet(t *testing.T) {
 		}
 	}
 }
+
+// Nodes are capped: a file of invented node ids cannot grow the state
+// without end.
+func TestSNFNodeCap(t *testing.T) {
+	st := newSNFTest(t, config.SNFSource{Path: "/snf/status.xml"})
+	var b strings.Builder
+	for i := range snfMaxNodes + 2 {
+		b.WriteString(snfSnap(fmt.Sprintf("node%03d", i), 1, 1, 1, 0))
+	}
+	st.write(t, "/snf/status.xml", b.String(), false)
+	text := st.expect(t, map[string]float64{
+		snfSuccess: 0,
+		`heartbeat_snf_snapshots_total{result="counted"}`:       snfMaxNodes,
+		`heartbeat_snf_snapshots_total{result="bad"}`:           2,
+		`heartbeat_messages_total{source="snf",verdict="spam"}`: snfMaxNodes,
+	})
+	if n := strings.Count(text, `heartbeat_snf_events_total{event="messages"`); n != snfMaxNodes {
+		t.Errorf("%d nodes reported, want %d", n, snfMaxNodes)
+	}
+}
