@@ -36,7 +36,7 @@ type snfCollector struct {
 	sources []*snfSource
 
 	mu    sync.Mutex // the state below is shared by concurrent scrapes
-	seen  *idSet
+	seen  *snfIDSet
 	nodes map[string]*snfNode
 	snaps map[string]float64 // counted, duplicate, bad
 	files bool               // some configured file has existed
@@ -61,7 +61,7 @@ type snfNode struct {
 	events   map[string]float64 // readable event name -> count
 	verdicts map[string]float64
 	results  map[int64]float64
-	rules    *ruleTop         // nil while no source with rule_histogram_top > 0 fed it
+	rules    *snfRuleTop      // nil while no source with rule_histogram_top > 0 fed it
 	latest   *snfxml.Snapshot // newest by basetime: the gauges
 }
 
@@ -75,7 +75,7 @@ const snfMaxNodes = 64
 const snfSeenIDs = 8192
 
 func newSNFCollector(d Deps) (Collector, error) {
-	c := &snfCollector{root: d.Paths.Root, seen: newIDSet(snfSeenIDs),
+	c := &snfCollector{root: d.Paths.Root, seen: newSNFIDSet(snfSeenIDs),
 		nodes: map[string]*snfNode{}, snaps: map[string]float64{}}
 	if c.root == "" {
 		c.root = "/"
@@ -201,7 +201,7 @@ func (c *snfCollector) record(src *snfSource, s *snfxml.Snapshot) {
 	}
 	if top := src.cfg.RuleHistogramTop; top > 0 && s.Rules != nil {
 		if n.rules == nil {
-			n.rules = newRuleTop(top)
+			n.rules = newSNFRuleTop(top)
 		}
 		n.rules.add(s.Rules.Histogram.Groups)
 	}
@@ -222,18 +222,18 @@ func (c *snfCollector) node(id string) *snfNode {
 	return n
 }
 
-// idSet remembers the last max ids added.
-type idSet struct {
+// snfIDSet remembers the last max ids added.
+type snfIDSet struct {
 	max   int
 	ids   map[string]bool
 	order []string // ring buffer of ids in insertion order
 	next  int
 }
 
-func newIDSet(max int) *idSet { return &idSet{max: max, ids: map[string]bool{}} }
+func newSNFIDSet(max int) *snfIDSet { return &snfIDSet{max: max, ids: map[string]bool{}} }
 
 // add returns false when id is already in the set.
-func (s *idSet) add(id string) bool {
+func (s *snfIDSet) add(id string) bool {
 	if s.ids[id] {
 		return false
 	}
@@ -248,12 +248,12 @@ func (s *idSet) add(id string) bool {
 	return true
 }
 
-// ruleTop keeps rule hit counters for the busiest rules only. After each
+// snfRuleTop keeps rule hit counters for the busiest rules only. After each
 // read the n rules with most hits so far become the members; a member's
 // series is its total hits. The hits read for the other rules are added
 // to rule="other" at that time, so "other" only grows, and every hit is
 // in exactly one series when it is first reported.
-type ruleTop struct {
+type snfRuleTop struct {
 	n       int
 	totals  map[int64]uint64 // hits per tracked rule (bounded, see rebalance)
 	fresh   map[int64]uint64 // hits read since the last rebalance
@@ -261,11 +261,11 @@ type ruleTop struct {
 	other   uint64
 }
 
-func newRuleTop(n int) *ruleTop {
-	return &ruleTop{n: n, totals: map[int64]uint64{}, fresh: map[int64]uint64{}, members: map[int64]bool{}}
+func newSNFRuleTop(n int) *snfRuleTop {
+	return &snfRuleTop{n: n, totals: map[int64]uint64{}, fresh: map[int64]uint64{}, members: map[int64]bool{}}
 }
 
-func (r *ruleTop) add(groups []snfxml.Group) {
+func (r *snfRuleTop) add(groups []snfxml.Group) {
 	for _, g := range groups {
 		r.totals[g.Key] += g.Count
 		r.fresh[g.Key] += g.Count
@@ -275,7 +275,7 @@ func (r *ruleTop) add(groups []snfxml.Group) {
 // rebalance picks the members, files the fresh hits of the others under
 // "other", and forgets the least-hit rules once far more are tracked than
 // shown.
-func (r *ruleTop) rebalance() {
+func (r *snfRuleTop) rebalance() {
 	if len(r.fresh) == 0 {
 		return
 	}

@@ -42,20 +42,20 @@ type snfGauge struct {
 	value func(s *snfxml.Snapshot) (v float64, ok bool)
 }
 
-func timestamp(t time.Time) (float64, bool) {
+func snfTimestamp(t time.Time) (float64, bool) {
 	return float64(t.Unix()), !t.IsZero()
 }
 
-func rulesTime(pick func(*snfxml.Rules) time.Time) func(*snfxml.Snapshot) (float64, bool) {
+func snfRulesTime(pick func(*snfxml.Rules) time.Time) func(*snfxml.Snapshot) (float64, bool) {
 	return func(s *snfxml.Snapshot) (float64, bool) {
 		if s.Rules == nil {
 			return 0, false
 		}
-		return timestamp(pick(s.Rules))
+		return snfTimestamp(pick(s.Rules))
 	}
 }
 
-func gbudb(pick func(*snfxml.GBUdb) float64) func(*snfxml.Snapshot) (float64, bool) {
+func snfGBUdb(pick func(*snfxml.GBUdb) float64) func(*snfxml.Snapshot) (float64, bool) {
 	return func(s *snfxml.Snapshot) (float64, bool) {
 		if s.GBUdb == nil {
 			return 0, false
@@ -66,23 +66,23 @@ func gbudb(pick func(*snfxml.GBUdb) float64) func(*snfxml.Snapshot) (float64, bo
 
 var snfGauges = []snfGauge{
 	{snfDesc("gbudb_size_bytes", "RAM used for GBUdb records, from SNF's latest snapshot.", "node"),
-		gbudb(func(g *snfxml.GBUdb) float64 { return float64(g.SizeBytes) })},
+		snfGBUdb(func(g *snfxml.GBUdb) float64 { return float64(g.SizeBytes) })},
 	{snfDesc("gbudb_records", "Active IP records in the node's GBUdb, from SNF's latest snapshot.", "node"),
-		gbudb(func(g *snfxml.GBUdb) float64 { return float64(g.Records) })},
+		snfGBUdb(func(g *snfxml.GBUdb) float64 { return float64(g.Records) })},
 	{snfDesc("gbudb_utilization_ratio", "Share (0..1) of the allocated GBUdb records in use, from SNF's latest snapshot.", "node"),
-		gbudb(func(g *snfxml.GBUdb) float64 { return percentToRatio(g.UtilizationPercent) })},
+		snfGBUdb(func(g *snfxml.GBUdb) float64 { return snfPercentToRatio(g.UtilizationPercent) })},
 	{snfDesc("rulebase_timestamp_seconds", "Timestamp of the current rulebase file, in seconds since the epoch.", "node"),
-		rulesTime(func(r *snfxml.Rules) time.Time { return r.Rulebase })},
+		snfRulesTime(func(r *snfxml.Rules) time.Time { return r.Rulebase })},
 	{snfDesc("rulebase_active_timestamp_seconds", "Timestamp of the rulebase loaded and active, in seconds since the epoch.", "node"),
-		rulesTime(func(r *snfxml.Rules) time.Time { return r.Active })},
+		snfRulesTime(func(r *snfxml.Rules) time.Time { return r.Active })},
 	{snfDesc("rulebase_update_timestamp_seconds", "Timestamp of the rulebase available from SNF's server, in seconds since the epoch.", "node"),
-		rulesTime(func(r *snfxml.Rules) time.Time { return r.Update })},
+		snfRulesTime(func(r *snfxml.Rules) time.Time { return r.Update })},
 	{snfDesc("rulebase_update_ready", "1 if the rulebase on SNF's server is newer than the active one, else 0.", "node"),
 		func(s *snfxml.Snapshot) (float64, bool) {
 			if s.Rules == nil {
 				return 0, false
 			}
-			return boolValue(s.Rules.UpdateReady), true
+			return snfBool(s.Rules.UpdateReady), true
 		}},
 	{snfDesc("latest_rule_id", "Highest matching rule id SNF has seen so far.", "node"),
 		func(s *snfxml.Snapshot) (float64, bool) {
@@ -92,21 +92,21 @@ var snfGauges = []snfGauge{
 			return float64(s.Rules.LatestRule), s.Rules.LatestRule > 0
 		}},
 	{snfDesc("snapshot_basetime_timestamp_seconds", "Start of the period SNF's latest snapshot covers, in seconds since the epoch.", "node"),
-		func(s *snfxml.Snapshot) (float64, bool) { return timestamp(s.BaseTime) }},
+		func(s *snfxml.Snapshot) (float64, bool) { return snfTimestamp(s.BaseTime) }},
 	{snfDesc("snapshot_elapsed_seconds", "Length of the period SNF's latest snapshot covers.", "node"),
 		func(s *snfxml.Snapshot) (float64, bool) { return s.Elapsed.Seconds(), true }},
 }
 
-// percentToRatio divides by 100 by moving the decimal point, so 98.2742
+// snfPercentToRatio divides by 100 by moving the decimal point, so 98.2742
 // becomes 0.982742 and not 0.9827419999999999.
-func percentToRatio(p float64) float64 {
+func snfPercentToRatio(p float64) float64 {
 	if r, err := strconv.ParseFloat(strconv.FormatFloat(p, 'f', -1, 64)+"e-2", 64); err == nil {
 		return r
 	}
 	return p / 100
 }
 
-func boolValue(b bool) float64 {
+func snfBool(b bool) float64 {
 	if b {
 		return 1
 	}
@@ -174,7 +174,7 @@ func (c *snfCollector) emitNode(ch chan<- prometheus.Metric, id string, n *snfNo
 	}
 	seen := map[string]bool{}
 	for _, t := range s.Timers {
-		if v, ok := timestamp(t.At); ok && !seen[t.Name] {
+		if v, ok := snfTimestamp(t.At); ok && !seen[t.Name] {
 			seen[t.Name] = true
 			ch <- prometheus.MustNewConstMetric(snfTimerDesc, prometheus.GaugeValue, v, id, t.Name)
 		}

@@ -87,9 +87,9 @@ func (st *snfTest) scrape(t testing.TB) string {
 	return text
 }
 
-// value returns the sample of series (name{labels} as printed) in text,
+// snfValue returns the sample of series (name{labels} as printed) in text,
 // failing when absent.
-func value(t testing.TB, text, series string) float64 {
+func snfValue(t testing.TB, text, series string) float64 {
 	t.Helper()
 	for _, line := range strings.Split(text, "\n") {
 		if rest, ok := strings.CutPrefix(line, series+" "); ok {
@@ -108,7 +108,7 @@ func value(t testing.TB, text, series string) float64 {
 func (st *snfTest) expect(t testing.TB, want map[string]float64) string {
 	t.Helper()
 	text := st.scrape(t)
-	expectValues(t, text, want)
+	snfExpectValues(t, text, want)
 	return text
 }
 
@@ -121,10 +121,10 @@ func (st *snfTest) touch(t testing.TB, hostPath string, when time.Time) {
 	}
 }
 
-func expectValues(t testing.TB, text string, want map[string]float64) {
+func snfExpectValues(t testing.TB, text string, want map[string]float64) {
 	t.Helper()
 	for series, v := range want {
-		if got := value(t, text, series); got != v {
+		if got := snfValue(t, text, series); got != v {
 			t.Errorf("%s = %v, want %v", series, got, v)
 		}
 	}
@@ -288,10 +288,10 @@ func TestSNFRuleHistogramTop(t *testing.T) {
 	}
 }
 
-// fixedCollector stands for the other collectors of a scrape.
-type fixedCollector struct{}
+// snfOtherCollector stands for the other collectors of a scrape.
+type snfOtherCollector struct{}
 
-func (fixedCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+func (snfOtherCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
 	ch <- prometheus.MustNewConstMetric(prometheus.NewDesc("heartbeat_other", "Another collector.", nil, nil), prometheus.GaugeValue, 1)
 	return nil
 }
@@ -316,8 +316,8 @@ func TestSNFBadInput(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			st := newSNFTest(t, config.SNFSource{Path: "/snf/*.xml", MaxSnapshotBytes: 2048})
 			st.write(t, "/snf/a.xml", snfSnap("n1", 1, 10, 10, 0)+tc.doc+snfSnap("n1", 2, 5, 5, 0), false)
-			text, _ := scrapeNamed(t, map[string]Collector{"snf": st.c, "other": fixedCollector{}})
-			expectValues(t, text, map[string]float64{
+			text, _ := scrapeNamed(t, map[string]Collector{"snf": st.c, "other": snfOtherCollector{}})
+			snfExpectValues(t, text, map[string]float64{
 				snfSuccess: 0,
 				`heartbeat_scrape_collector_success{collector="other"}`: 1,
 				"heartbeat_other": 1,
