@@ -91,13 +91,13 @@ func newSNFCollector(d Deps) (Collector, error) {
 // Update reads what is new in every configured file, then reports. A bad
 // file (unreadable, a bad snapshot) makes it return an error naming it,
 // while everything good is counted and reported.
-func (c *snfCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+func (c *snfCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var errs []error
 	c.extra = ""
 	for _, src := range c.sources {
-		errs = append(errs, c.readSource(src)...)
+		errs = append(errs, c.readSource(ctx, src)...)
 	}
 	if c.extra != "" {
 		errs = append(errs, fmt.Errorf("more than %d SNF nodes: snapshots of node %q and later ones ignored", snfMaxNodes, c.extra))
@@ -112,8 +112,10 @@ func (c *snfCollector) Update(_ context.Context, ch chan<- prometheus.Metric) er
 	return errors.Join(errs...)
 }
 
-// readSource expands the source's glob under the root and reads each file.
-func (c *snfCollector) readSource(src *snfSource) []error {
+// readSource expands the source's glob under the root and reads each
+// file. When the scrape runs out of time, reading stops after the current
+// snapshot and goes on at the next scrape.
+func (c *snfCollector) readSource(ctx context.Context, src *snfSource) []error {
 	matches, err := filepath.Glob(filepath.Join(c.root, src.cfg.Path))
 	if err != nil { // refused by config validation; kept for safety
 		return []error{fmt.Errorf("snf path %q: %w", src.cfg.Path, err)}
@@ -127,14 +129,23 @@ func (c *snfCollector) readSource(src *snfSource) []error {
 	keep := map[string]bool{}
 	for _, m := range matches {
 		keep[m] = true
-		stats, err := src.follow.Read(m, func(s *snfxml.Snapshot) { c.record(src, s) })
+	}
+	src.follow.Retain(keep)
+	for _, m := range matches {
+		stats, err := src.follow.Read(m, func(s *snfxml.Snapshot) bool {
+			c.record(src, s)
+			return ctx.Err() == nil
+		})
 		c.snaps["bad"] += float64(stats.Bad)
 		c.read += stats.BytesRead
 		if err != nil {
 			errs = append(errs, err)
 		}
+		if ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("reading %s: %w (the rest is read at the next scrape)", m, ctx.Err()))
+			break
+		}
 	}
-	src.follow.Retain(keep)
 	if src.follow.Files() > 0 {
 		c.files = true
 	}

@@ -386,3 +386,23 @@ func TestSNFNodeCap(t *testing.T) {
 		t.Errorf("%d nodes reported, want %d", n, snfMaxNodes)
 	}
 }
+
+// A scrape out of time stops after the snapshot being read; the next one
+// goes on from there: nothing lost, nothing counted twice.
+func TestSNFScrapeDeadline(t *testing.T) {
+	st := newSNFTest(t, config.SNFSource{Path: "/snf/*.xml"})
+	st.write(t, "/snf/a.xml", snfSnap("n1", 1, 1, 1, 0)+snfSnap("n1", 2, 2, 2, 0)+snfSnap("n1", 3, 4, 4, 0), false)
+	st.write(t, "/snf/b.xml", snfSnap("n1", 4, 8, 8, 0), false)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := st.c.Update(ctx, make(chan prometheus.Metric, 1000))
+	if err == nil || !strings.Contains(err.Error(), "next scrape") {
+		t.Errorf("scrape out of time: error %v", err)
+	}
+	st.expect(t, map[string]float64{
+		snfSuccess: 1,
+		`heartbeat_snf_events_total{event="messages",node="n1"}`: 15,
+		`heartbeat_snf_snapshots_total{result="counted"}`:        4,
+		`heartbeat_snf_snapshots_total{result="duplicate"}`:      0,
+	})
+}

@@ -34,6 +34,7 @@ type followed struct {
 	offset   int64
 	head     []byte
 	pending  bool  // the last read ended inside a snapshot
+	stopped  bool  // the last read was stopped before the end: go on even if unchanged
 	err      error // the last read's problem, kept while the file is unchanged
 }
 
@@ -51,12 +52,13 @@ func NewFollower(maxSnapshot int) *Follower {
 }
 
 // Read hands each snapshot completed in the file since the last call to
-// fn. A missing file is (zero stats, nil error): the caller lists files
+// fn; when fn returns false, reading stops there and the next Read goes
+// on after that snapshot (a scrape out of time). A missing file is (zero stats, nil error): the caller lists files
 // by glob and one may be rotated away in between. The error names the
 // file: unreadable, bad snapshots (the good ones are still handed over),
 // or a partial snapshot at the end that did not change since the last
 // read. An unchanged file returns the problem of its last read again.
-func (f *Follower) Read(path string, fn func(*Snapshot)) (ReadStats, error) {
+func (f *Follower) Read(path string, fn func(*Snapshot) bool) (ReadStats, error) {
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		delete(f.files, path)
@@ -67,7 +69,7 @@ func (f *Follower) Read(path string, fn func(*Snapshot)) (ReadStats, error) {
 	}
 	dev, ino := fileID(st)
 	prev := f.files[path]
-	if prev != nil && prev.dev == dev && prev.ino == ino && prev.size == st.Size() && prev.mtime == st.ModTime().UnixNano() {
+	if prev != nil && !prev.stopped && prev.dev == dev && prev.ino == ino && prev.size == st.Size() && prev.mtime == st.ModTime().UnixNano() {
 		if prev.pending && prev.err == nil {
 			prev.err = fmt.Errorf("%s: %w at byte %d (unchanged since the last read)", path, ErrTruncated, prev.offset)
 		}
@@ -112,7 +114,7 @@ func (f *Follower) Retain(keep map[string]bool) {
 // Files is how many files the Follower holds state for.
 func (f *Follower) Files() int { return len(f.files) }
 
-func (f *Follower) readFile(path string, prev, cur *followed, fn func(*Snapshot)) (ReadStats, error) {
+func (f *Follower) readFile(path string, prev, cur *followed, fn func(*Snapshot) bool) (ReadStats, error) {
 	file, err := os.Open(path)
 	if err != nil {
 		return ReadStats{}, err
@@ -126,9 +128,9 @@ func (f *Follower) readFile(path string, prev, cur *followed, fn func(*Snapshot)
 	}
 	counted := &countingReader{r: io.LimitReader(file, cur.size-cur.offset)}
 	d := NewDecoderAt(counted, f.maxSnapshot, cur.offset)
-	stats, errs := decodeInto(d, fn)
+	stats, errs, stopped := decodeInto(d, fn)
 	stats.BytesRead = counted.n
-	cur.offset, cur.pending = d.Offset(), d.Pending()
+	cur.offset, cur.pending, cur.stopped = d.Offset(), d.Pending(), stopped
 	cur.head = readHead(file, cur.size)
 	if len(errs) > 0 {
 		return stats, fmt.Errorf("%s: %w", path, errors.Join(errs...))
@@ -136,18 +138,19 @@ func (f *Follower) readFile(path string, prev, cur *followed, fn func(*Snapshot)
 	return stats, nil
 }
 
-// decodeInto runs a decoder to its end, handing snapshots to fn and
-// collecting (a few of) the bad ones' errors.
-func decodeInto(d *Decoder, fn func(*Snapshot)) (ReadStats, []error) {
-	var stats ReadStats
-	var errs []error
+// decodeInto runs a decoder to its end, or until fn returns false
+// (stopped), handing snapshots to fn and collecting (a few of) the bad
+// ones' errors.
+func decodeInto(d *Decoder, fn func(*Snapshot) bool) (stats ReadStats, errs []error, stopped bool) {
 	for {
 		s, err := d.Next()
 		var se *SnapshotError
 		switch {
 		case err == nil:
 			stats.Snapshots++
-			fn(s)
+			if !fn(s) {
+				return stats, errs, true
+			}
 			continue
 		case errors.As(err, &se):
 			stats.Bad++
@@ -158,7 +161,7 @@ func decodeInto(d *Decoder, fn func(*Snapshot)) (ReadStats, []error) {
 		case !errors.Is(err, io.EOF):
 			errs = append(errs, err)
 		}
-		return stats, errs
+		return stats, errs, false
 	}
 }
 

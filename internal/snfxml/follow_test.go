@@ -70,7 +70,7 @@ func TestFollower(t *testing.T) {
 	for _, st := range steps {
 		st.change(t, path)
 		var got []string
-		stats, err := f.Read(path, func(s *Snapshot) { got = append(got, s.ID()) })
+		stats, err := f.Read(path, func(s *Snapshot) bool { got = append(got, s.ID()); return true })
 		if (err != nil) != st.wantErr {
 			t.Errorf("%s: error %v, want error %v", st.name, err, st.wantErr)
 		}
