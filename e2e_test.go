@@ -194,6 +194,11 @@ func TestDemoGolden(t *testing.T) {
 		t.Errorf("/metrics differs from %s (rerun with -update and review the diff):\n%s", golden, lineDiff(string(want), got))
 	}
 	promtoolCheckMetrics(t, raw)
+	// A family two collectors emit with different HELP texts is dropped by
+	// the gatherer with only a logged error: the demo must log none.
+	if strings.Contains(p.stderr.String(), "level=error") {
+		t.Errorf("the demo scrape logged errors:\n%s", p.stderr)
+	}
 }
 
 // TestDemoWithExporterMetrics checks the full output, runtime metrics

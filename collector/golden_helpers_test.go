@@ -17,7 +17,13 @@ import (
 // exposition and the families.
 func scrapeExposition(t testing.TB, name string, c Collector) (string, []*dto.MetricFamily) {
 	t.Helper()
-	s := &Scrape{ctx: context.Background(), logger: log.NewNopLogger(), collectors: map[string]Collector{name: c}}
+	return scrapeCollectors(t, map[string]Collector{name: c})
+}
+
+// scrapeCollectors is scrapeExposition for several collectors at once.
+func scrapeCollectors(t testing.TB, collectors map[string]Collector) (string, []*dto.MetricFamily) {
+	t.Helper()
+	s := &Scrape{ctx: context.Background(), logger: log.NewNopLogger(), collectors: collectors}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(s)
 	mfs, err := s.Gatherer(reg).Gather()

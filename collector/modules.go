@@ -34,8 +34,6 @@ func moduleDesc(subsystem, name, help string, labels ...string) *prometheus.Desc
 }
 
 var (
-	moduleInfoDesc = moduleDesc("module", "info",
-		"Version of a module's engine, database or package; value 1.", "module", "engine", "database", "version")
 	moduleDBVersionDesc = moduleDesc("module", "database_version",
 		"Version number in a ClamAV database header.", "module", "database")
 	moduleDBBuildDesc = moduleDesc("module", "database_build_timestamp_seconds",
@@ -44,8 +42,6 @@ var (
 		"Signatures in a ClamAV database, from its header.", "module", "database")
 	moduleFLevelDesc = moduleDesc("module", "functionality_level",
 		"Minimum engine functionality level a ClamAV database needs, from its header.", "module", "database")
-	moduleLastUpdateDesc = moduleDesc("module", "last_update_timestamp_seconds",
-		"When the module was last updated (newest database or package, or the configured file or date), in seconds since the epoch.", "module")
 	modulePackageInfoDesc = moduleDesc("module", "package_info",
 		"Installed version of a Debian package; value 1.", "module", "package", "version")
 	modulePackageUpdateDesc = moduleDesc("module", "package_last_update_timestamp_seconds",

@@ -85,7 +85,14 @@ var (
 // modification times set to 1 and durations to 0, and the gather error.
 func tfScrape(t testing.TB, c Collector) (string, []*dto.MetricFamily) {
 	t.Helper()
-	text, mfs := scrapeExposition(t, "textfile", c)
+	return scrapeNamed(t, map[string]Collector{"textfile": c})
+}
+
+// scrapeNamed scrapes several collectors at once, with modification
+// times set to 1 and durations to 0.
+func scrapeNamed(t testing.TB, collectors map[string]Collector) (string, []*dto.MetricFamily) {
+	t.Helper()
+	text, mfs := scrapeCollectors(t, collectors)
 	text = tfMtimeLine.ReplaceAllString(text, "$1 1")
 	return tfDurationLine.ReplaceAllString(text, "$1 0"), mfs
 }

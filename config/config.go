@@ -31,6 +31,7 @@ type Config struct {
 	Filesystem FilesystemConfig `yaml:"filesystem"`
 	Textfile   TextfileConfig   `yaml:"textfile"`
 	Modules    []ModuleConfig   `yaml:"modules"`
+	SNF        []SNFSource      `yaml:"snf"`
 }
 
 // NodeConfig sets the identity exported on heartbeat_node_info, the
@@ -82,6 +83,7 @@ func (c *Config) applyDefaults() {
 		c.Textfile.MaxFileSize = DefaultTextfileMaxSize
 	}
 	c.applyModuleDefaults()
+	applySNFDefaults(c.SNF)
 }
 
 // validate returns one FieldError per problem, each naming the field by its
@@ -117,6 +119,7 @@ func (c *Config) validate() []FieldError {
 		add("filesystem.stat_timeout", "must be between 0s and 1m, got %s", c.Filesystem.StatTimeout)
 	}
 	errs = append(errs, validateModules(c.Modules)...)
+	errs = append(errs, validateSNF(c.SNF)...)
 	return errs
 }
 
@@ -156,7 +159,11 @@ func (c *Config) FilesystemPaths() []string {
 // sourceDirs lists folders other collectors read from. Sections added by
 // later collectors contribute here so their disks are watched by default.
 func (c *Config) sourceDirs() []string {
-	return append(append([]string(nil), c.Textfile.Directories...), c.moduleDirs()...)
+	var dirs []string
+	dirs = append(dirs, c.Textfile.Directories...)
+	dirs = append(dirs, c.moduleDirs()...)
+	dirs = append(dirs, snfDirs(c.SNF)...)
+	return dirs
 }
 
 func sortedKeys(m map[string]string) []string {
