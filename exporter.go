@@ -175,10 +175,22 @@ func (e *exporter) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	}).ServeHTTP(w, r)
 }
 
-// gatherer is what one scrape serves, and what push mode sends: the
-// chosen collectors of the set in force, with the exporter's own metrics.
-// An error means collect/exclude named a collector that is not enabled.
+// gatherer is what one scrape serves: the chosen collectors of the set in
+// force, with the exporter's own metrics. An error means collect/exclude
+// named a collector that is not enabled.
 func (e *exporter) gatherer(ctx context.Context, collect, exclude []string) (prometheus.Gatherer, error) {
+	return e.gatherWith(ctx, collect, exclude, e.self, e.runtime)
+}
+
+// pushGatherer is what push mode sends: the same code path as a scrape,
+// less the go_*, process_* and promhttp_* runtime metrics, which clash
+// with a Pushgateway's own and would triple the series of a fleet.
+func (e *exporter) pushGatherer(ctx context.Context) prometheus.Gatherer {
+	g, _ := e.gatherWith(ctx, nil, nil, e.self) // no names: cannot fail
+	return g
+}
+
+func (e *exporter) gatherWith(ctx context.Context, collect, exclude []string, own ...prometheus.Gatherer) (prometheus.Gatherer, error) {
 	sel, err := e.set.Load().Select(ctx, collect, exclude)
 	if err != nil {
 		return nil, err
@@ -188,7 +200,7 @@ func (e *exporter) gatherer(ctx context.Context, collect, exclude []string) (pro
 	reg.MustRegister(sel)
 	// The Scrape's Gatherer adds the families collectors keep ready-made
 	// (textfile) without passing them through the registry again.
-	return sel.Gatherer(prometheus.Gatherers{e.self, e.runtime, reg}), nil
+	return sel.Gatherer(append(prometheus.Gatherers(own), reg)), nil
 }
 
 // scrapeContext ends a little before Prometheus gives up on the scrape, so

@@ -236,11 +236,8 @@ func (p *pusher) attempt(ctx context.Context, deadline time.Time) error {
 	begin := time.Now()
 	defer func() { p.metrics.duration.Set(time.Since(begin).Seconds()) }()
 	p.transport.reset()
-	g, err := p.exp.gatherer(ctx, nil, nil)
-	if err != nil {
-		return err
-	}
-	if err := p.sender.send(ctx, lenientGatherer{g, p.logger}, p.instance()); err != nil {
+	g := lenientGatherer{p.exp.pushGatherer(ctx), p.logger}
+	if err := p.sender.send(ctx, g, p.instance()); err != nil {
 		return err
 	}
 	p.metrics.lastSuccess.SetToCurrentTime()
