@@ -80,12 +80,17 @@ func newDaemon(t *testing.T, path, addr, readyAt string, args ...string) *daemon
 // bound on something that must happen.
 func waitLong(t *testing.T, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	waitUntil(t, 30*time.Second, cond, what)
+}
+
+func waitUntil(t *testing.T, limit time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
