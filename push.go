@@ -152,7 +152,10 @@ type pusher struct {
 
 func newPusher(opts pushOptions, exp *exporter, m *pushMetrics, logger log.Logger) (*pusher, error) {
 	rt := &recordingTransport{base: http.DefaultTransport.(*http.Transport).Clone()}
-	client := &http.Client{Transport: rt, Timeout: opts.timeout}
+	// The attempt's context bounds a send; the client's timeout, a little
+	// longer so that the context fires first on a send, bounds the
+	// Pushgateway delete, which takes no context.
+	client := &http.Client{Transport: rt, Timeout: opts.timeout + time.Second}
 	p := &pusher{opts: opts, exp: exp, metrics: m, logger: log.With(logger, "component", "push"), transport: rt, random: rand.Int64N}
 	switch opts.protocol {
 	case protocolRemoteWrite:
@@ -208,11 +211,10 @@ func (p *pusher) run(ctx context.Context) {
 func (p *pusher) sendWithRetries(ctx context.Context, deadline time.Time) {
 	wait := min(time.Second, p.opts.interval/8)
 	for {
-		err := p.attempt(ctx, deadline)
+		reason, err := p.attempt(ctx, deadline)
 		if err == nil || ctx.Err() != nil {
 			return
 		}
-		reason := p.transport.reason(err)
 		p.metrics.failures.WithLabelValues(reason).Inc()
 		_ = level.Warn(p.logger).Log("msg", "push failed", "reason", reason, "retry_in", wait, "err", err)
 		if reason == reasonEncode || time.Now().Add(wait).After(deadline) {
@@ -227,8 +229,9 @@ func (p *pusher) sendWithRetries(ctx context.Context, deadline time.Time) {
 	}
 }
 
-// attempt gathers through the same code path as a scrape and sends once.
-func (p *pusher) attempt(ctx context.Context, deadline time.Time) error {
+// attempt gathers through the same code path as a scrape and sends once;
+// a failure comes with its reason.
+func (p *pusher) attempt(ctx context.Context, deadline time.Time) (string, error) {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	ctx, cancelAttempt := context.WithTimeout(ctx, p.opts.timeout)
@@ -238,10 +241,10 @@ func (p *pusher) attempt(ctx context.Context, deadline time.Time) error {
 	p.transport.reset()
 	g := lenientGatherer{p.exp.pushGatherer(ctx), p.logger}
 	if err := p.sender.send(ctx, g, p.instance()); err != nil {
-		return err
+		return p.transport.reason(ctx, err), err
 	}
 	p.metrics.lastSuccess.SetToCurrentTime()
-	return nil
+	return "", nil
 }
 
 // finish withdraws the pushed data if --push.delete-on-shutdown asks.
@@ -317,13 +320,14 @@ func (t *recordingTransport) reset() {
 	t.mu.Unlock()
 }
 
-// reason classifies the failed attempt that ended with err.
-func (t *recordingTransport) reason(err error) string {
+// reason classifies the failed attempt that ended with err; ctx is the
+// attempt's (its deadline passed: a timeout, whatever the error says).
+func (t *recordingTransport) reason(ctx context.Context, err error) string {
 	t.mu.Lock()
 	requested, rtErr := t.requested, t.err
 	t.mu.Unlock()
 	switch {
-	case isTimeout(err) || isTimeout(rtErr):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || isTimeout(err) || isTimeout(rtErr):
 		return reasonTimeout
 	case !requested:
 		return reasonEncode

@@ -179,12 +179,13 @@ func TestFailureReasons(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), p.opts.timeout)
 		p.transport.reset()
 		err := p.sender.send(ctx, tc.g, "gw1")
+		got := p.transport.reason(ctx, err)
 		cancel()
 		if err == nil {
 			t.Errorf("%s %s: no error", tc.protocol, tc.want)
 			continue
 		}
-		if got := p.transport.reason(err); got != tc.want {
+		if got != tc.want {
 			t.Errorf("%s to %s: reason %q, want %q (err %v)", tc.protocol, tc.url, got, tc.want, err)
 		}
 	}
