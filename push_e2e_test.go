@@ -157,6 +157,13 @@ func TestPushToPushgateway(t *testing.T) {
 		`heartbeat_push_last_success_timestamp_seconds{instance="demo-gateway-01",job="heartbeat"}`,
 		`push_time_seconds{instance="demo-gateway-01",job="heartbeat"}`)
 
+	own := exp.metrics(t)
+	if sampleValue(own, "heartbeat_push_last_success_timestamp_seconds") <= 0 {
+		t.Error("heartbeat_push_last_success_timestamp_seconds not set after a successful push")
+	}
+	mustContain(t, own, `heartbeat_push_failures_total{reason="encode"} 0`, "heartbeat_push_duration_seconds ")
+	promtoolCheckMetrics(t, own)
+
 	pg.stop()
 	sendsFailWhileServing(t, exp)
 	pg.start() // same port, empty store: only what is pushed from now on
