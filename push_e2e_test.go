@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
 
@@ -50,7 +52,7 @@ func (d *daemon) start() {
 			return false
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		return d.readyAt == "" || resp.StatusCode == http.StatusOK
 	}, filepath.Base(d.path)+" to come up on "+d.addr)
 }
 
@@ -139,9 +141,47 @@ func sendsFailWhileServing(t *testing.T, exp *process) {
 	}, "connect failures to be counted")
 }
 
-func TestPushToPushgateway(t *testing.T) {
+// newPushgateway runs Debian's pushgateway in memory only: its packaged
+// default persists to /var/lib/prometheus, which would both touch the host
+// and bring old pushes back after a restart.
+func newPushgateway(t *testing.T, args ...string) *daemon {
 	bin := testenv.RequireTool(t, "prometheus-pushgateway", "prometheus-pushgateway")
-	pg := newDaemon(t, bin, freeAddr(t), "/-/ready")
+	return newDaemon(t, bin, freeAddr(t), "/-/ready", append([]string{"--persistence.file="}, args...)...)
+}
+
+// user:password@ in --push.url is sent as basic auth (a Pushgateway behind
+// --web.config.file) and never written to the log.
+func TestPushBasicAuthInURL(t *testing.T) {
+	dir := t.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte("pushpass"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webConfig := filepath.Join(dir, "web.yml")
+	writeFile(t, webConfig, "basic_auth_users:\n  gw: "+string(hash)+"\n")
+	pg := newPushgateway(t, "--web.config.file="+webConfig)
+	pg.readyAt = "" // every path asks for the password: wait for the port only
+	pg.start()
+	exp := startDemo(t, pushFlags("http://gw:pushpass@"+pg.addr, "pushgateway")...)
+	waitLong(t, func() bool {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+pg.addr+"/metrics", nil)
+		req.SetBasicAuth("gw", "pushpass")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `heartbeat_load1{instance="demo-gateway-01",job="heartbeat"} 0.42`)
+	}, "the push through basic auth")
+	if strings.Contains(exp.stderr.String(), "pushpass") {
+		t.Error("the push password appears in the exporter's log")
+	}
+	mustContain(t, exp.stderr.String(), "gw:xxxxx@")
+}
+
+func TestPushToPushgateway(t *testing.T) {
+	pg := newPushgateway(t)
 	pg.start()
 	exp := startDemo(t, pushFlags("http://"+pg.addr, "pushgateway", "--push.delete-on-shutdown")...)
 
