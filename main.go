@@ -16,7 +16,6 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -91,18 +90,13 @@ func run(args []string) int {
 	logger, slogger := newLoggers(f.logLevel, f.logFormat)
 	_ = level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 
-	var pushMetrics *pushMetrics
-	var selfCollectors []prometheus.Collector
-	if f.push.url != "" {
-		pushMetrics = newPushMetrics()
-		selfCollectors = pushMetrics.collectors()
-	}
+	pushMetrics := newPushMetrics()
 	exp, err := newExporter(logger, exporterOptions{
 		configFile:             f.configFile,
 		paths:                  f.paths,
 		maxRequests:            f.maxRequests,
 		disableExporterMetrics: f.disableExporterMetrics,
-		selfCollectors:         selfCollectors,
+		selfCollectors:         pushMetrics.servedWith(f.push),
 	})
 	if err != nil {
 		_ = level.Error(logger).Log("msg", "cannot load configuration", "err", err)

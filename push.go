@@ -132,6 +132,15 @@ func (m *pushMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.lastSuccess, m.failures, m.duration}
 }
 
+// servedWith returns the collectors to serve: none when push mode is off,
+// so that a scraped-only exporter does not carry idle push series.
+func (m *pushMetrics) servedWith(o pushOptions) []prometheus.Collector {
+	if o.url == "" {
+		return nil
+	}
+	return m.collectors()
+}
+
 // sender speaks one protocol. send delivers the gathered metrics once,
 // without retrying; end withdraws them on a clean shutdown.
 type sender interface {
