@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -226,8 +227,8 @@ func (p *pusher) sendWithRetries(ctx context.Context, deadline time.Time) {
 		}
 		p.metrics.failures.WithLabelValues(reason).Inc()
 		_ = level.Warn(p.logger).Log("msg", "push failed", "reason", reason, "retry_in", wait, "err", err)
-		if reason == reasonEncode || time.Now().Add(wait).After(deadline) {
-			return // encoding fails the same way again; or the next send is due
+		if !p.transport.worthRetrying(reason) || time.Now().Add(wait).After(deadline) {
+			return // it would fail the same way again; or the next send is due
 		}
 		select {
 		case <-ctx.Done():
@@ -250,7 +251,7 @@ func (p *pusher) attempt(ctx context.Context, deadline time.Time) (string, error
 	p.transport.reset()
 	g := lenientGatherer{p.exp.pushGatherer(ctx), p.logger}
 	if err := p.sender.send(ctx, g, p.instance()); err != nil {
-		return p.transport.reason(ctx, err), err
+		return p.transport.reason(ctx, err), redactError(err, p.opts.url)
 	}
 	p.metrics.lastSuccess.SetToCurrentTime()
 	return "", nil
@@ -264,7 +265,7 @@ func (p *pusher) finish() {
 	ctx, cancel := context.WithTimeout(context.Background(), p.opts.timeout)
 	defer cancel()
 	if err := p.sender.end(ctx, p.instance()); err != nil {
-		_ = level.Warn(p.logger).Log("msg", "could not withdraw the pushed metrics on shutdown", "err", err)
+		_ = level.Warn(p.logger).Log("msg", "could not withdraw the pushed metrics on shutdown", "err", redactError(err, p.opts.url))
 		return
 	}
 	_ = level.Info(p.logger).Log("msg", "pushed metrics withdrawn on shutdown", "instance", p.instance())
@@ -313,20 +314,40 @@ type recordingTransport struct {
 	mu        sync.Mutex
 	requested bool
 	err       error
+	status    int
 }
 
 func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	t.mu.Lock()
-	t.requested, t.err = true, err
+	t.requested, t.err, t.status = true, err, 0
+	if resp != nil {
+		t.status = resp.StatusCode
+	}
 	t.mu.Unlock()
 	return resp, err
 }
 
 func (t *recordingTransport) reset() {
 	t.mu.Lock()
-	t.requested, t.err = false, nil
+	t.requested, t.err, t.status = false, nil, 0
 	t.mu.Unlock()
+}
+
+// worthRetrying says whether the failed attempt may succeed if repeated:
+// not an encoding error, nor a refusal by the target (a 4xx: wrong
+// password, metrics it rejects) other than 408 and 429.
+func (t *recordingTransport) worthRetrying(reason string) bool {
+	t.mu.Lock()
+	status := t.status
+	t.mu.Unlock()
+	switch {
+	case reason == reasonEncode:
+		return false
+	case reason == reasonHTTPStatus && status >= 400 && status < 500:
+		return status == http.StatusRequestTimeout || status == http.StatusTooManyRequests
+	}
+	return true
 }
 
 // reason classifies the failed attempt that ended with err; ctx is the
@@ -353,6 +374,29 @@ func isTimeout(err error) bool {
 	}
 	var ne net.Error
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// redactedError is err with the URL's password masked in its message (the
+// push package quotes the URL in its errors); errors.Is/As still see err.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (r redactedError) Error() string { return r.msg }
+func (r redactedError) Unwrap() error { return r.err }
+
+// redactError masks the password of rawURL in err's message.
+func redactError(err error, rawURL string) error {
+	u, perr := url.Parse(rawURL)
+	if err == nil || perr != nil || u.User == nil {
+		return err
+	}
+	pass, ok := u.User.Password()
+	if !ok || pass == "" {
+		return err
+	}
+	return redactedError{msg: strings.ReplaceAll(err.Error(), pass, "xxxxx"), err: err}
 }
 
 // redactURL hides a password given in the URL from the log.

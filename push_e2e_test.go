@@ -178,6 +178,17 @@ func TestPushBasicAuthInURL(t *testing.T) {
 		t.Error("the push password appears in the exporter's log")
 	}
 	mustContain(t, exp.stderr.String(), "gw:xxxxx@")
+
+	// A wrong password: refused (401, counted as http_status), and the
+	// failure logged without it, though the push package quotes the URL.
+	wrong := startDemo(t, pushFlags("http://gw:badpass@"+pg.addr, "pushgateway")...)
+	waitLong(t, func() bool {
+		return sampleValue(wrong.metrics(t), `heartbeat_push_failures_total{reason="http_status"}`) > 0
+	}, "the refused push to be counted")
+	waitLong(t, func() bool { return strings.Contains(wrong.stderr.String(), "push failed") }, "the failure to be logged")
+	if strings.Contains(wrong.stderr.String(), "badpass") {
+		t.Errorf("the push password appears in the exporter's log:\n%s", wrong.stderr)
+	}
 }
 
 func TestPushToPushgateway(t *testing.T) {

@@ -207,6 +207,9 @@ func TestRetriesUntilNextSendIsDue(t *testing.T) {
 	p.opts.interval = 800 * time.Millisecond // first wait 100ms, then 200, 400
 	p.sendWithRetries(context.Background(), time.Now().Add(p.opts.interval))
 	failures := testutil.ToFloat64(p.metrics.failures.WithLabelValues(reasonHTTPStatus))
+	if !p.transport.worthRetrying(reasonHTTPStatus) {
+		t.Error("a 503 is not worth retrying?")
+	}
 	n := attempts.Load()
 	if n < 2 || float64(n) != failures {
 		t.Errorf("%d attempts, %v counted: want retries, each counted", n, failures)
@@ -216,6 +219,26 @@ func TestRetriesUntilNextSendIsDue(t *testing.T) {
 	}
 	if testutil.ToFloat64(p.metrics.lastSuccess) != 0 {
 		t.Error("last success set though every attempt failed")
+	}
+}
+
+// A refusal (401: wrong password) is not retried within the interval.
+func TestRefusalIsNotRetried(t *testing.T) {
+	var attempts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		attempts.Add(1)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	p := testPusher(t, srv.URL, protocolPushgateway)
+	p.exp = newDemoExporter(t, 0)
+	p.opts.interval = 800 * time.Millisecond
+	p.sendWithRetries(context.Background(), time.Now().Add(p.opts.interval))
+	if n := attempts.Load(); n != 1 {
+		t.Errorf("%d attempts after a 401, want 1", n)
+	}
+	if got := testutil.ToFloat64(p.metrics.failures.WithLabelValues(reasonHTTPStatus)); got != 1 {
+		t.Errorf("http_status failures = %v, want 1", got)
 	}
 }
 
