@@ -191,26 +191,30 @@ func TestFailureReasons(t *testing.T) {
 	}
 }
 
+// sendOnceTo runs one send, with its retries, of the demo to a server
+// that always answers status; it returns the pusher and the number of
+// requests the server saw.
+func sendOnceTo(t *testing.T, status int) (*pusher, int) {
+	t.Helper()
+	var attempts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		attempts.Add(1)
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	p := testPusher(t, srv.URL, protocolPushgateway)
+	p.exp = newDemoExporter(t, 0)
+	p.opts.interval = 800 * time.Millisecond // waits of 100ms, then 200, 400
+	p.sendWithRetries(context.Background(), time.Now().Add(p.opts.interval))
+	return p, int(attempts.Load())
+}
+
 // A target that keeps failing is retried with growing waits until the
 // next send is due, every attempt counted; it never blocks the caller
 // past that point.
 func TestRetriesUntilNextSendIsDue(t *testing.T) {
-	var attempts atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		attempts.Add(1)
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}))
-	defer srv.Close()
-	e := newDemoExporter(t, 0)
-	p := testPusher(t, srv.URL, protocolPushgateway)
-	p.exp = e
-	p.opts.interval = 800 * time.Millisecond // first wait 100ms, then 200, 400
-	p.sendWithRetries(context.Background(), time.Now().Add(p.opts.interval))
+	p, n := sendOnceTo(t, http.StatusServiceUnavailable)
 	failures := testutil.ToFloat64(p.metrics.failures.WithLabelValues(reasonHTTPStatus))
-	if !p.transport.worthRetrying(reasonHTTPStatus) {
-		t.Error("a 503 is not worth retrying?")
-	}
-	n := attempts.Load()
 	if n < 2 || float64(n) != failures {
 		t.Errorf("%d attempts, %v counted: want retries, each counted", n, failures)
 	}
@@ -224,17 +228,8 @@ func TestRetriesUntilNextSendIsDue(t *testing.T) {
 
 // A refusal (401: wrong password) is not retried within the interval.
 func TestRefusalIsNotRetried(t *testing.T) {
-	var attempts atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		attempts.Add(1)
-		w.WriteHeader(http.StatusUnauthorized)
-	}))
-	defer srv.Close()
-	p := testPusher(t, srv.URL, protocolPushgateway)
-	p.exp = newDemoExporter(t, 0)
-	p.opts.interval = 800 * time.Millisecond
-	p.sendWithRetries(context.Background(), time.Now().Add(p.opts.interval))
-	if n := attempts.Load(); n != 1 {
+	p, n := sendOnceTo(t, http.StatusUnauthorized)
+	if n != 1 {
 		t.Errorf("%d attempts after a 401, want 1", n)
 	}
 	if got := testutil.ToFloat64(p.metrics.failures.WithLabelValues(reasonHTTPStatus)); got != 1 {
