@@ -133,7 +133,7 @@ func (g constGatherer) Gather() ([]*dto.MetricFamily, error) { return g, nil }
 
 func testPusher(t *testing.T, url, protocol string) *pusher {
 	t.Helper()
-	opts := pushOptions{url: url, protocol: protocol, interval: time.Minute, timeout: 300 * time.Millisecond, job: "heartbeat"}
+	opts := pushOptions{url: url, protocol: protocol, interval: time.Minute, timeout: 5 * time.Second, job: "heartbeat"}
 	p, err := newPusher(opts, nil, newPushMetrics(), log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,11 @@ func TestFailureReasons(t *testing.T) {
 		{status500.URL, protocolPushgateway, withJob, reasonEncode}, // the push package refuses a job label
 	} {
 		p := testPusher(t, tc.url, tc.protocol)
-		ctx, cancel := context.WithTimeout(context.Background(), p.opts.timeout)
+		limit := p.opts.timeout // generous: a loaded machine must not turn a 500 into a timeout
+		if tc.want == reasonTimeout {
+			limit = 300 * time.Millisecond
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
 		p.transport.reset()
 		err := p.sender.send(ctx, tc.g, "gw1")
 		got := p.transport.reason(ctx, err)
@@ -204,7 +208,7 @@ func sendOnceTo(t *testing.T, status int) (*pusher, int) {
 	defer srv.Close()
 	p := testPusher(t, srv.URL, protocolPushgateway)
 	p.exp = newDemoExporter(t, 0)
-	p.opts.interval = 800 * time.Millisecond // waits of 100ms, then 200, 400
+	p.opts.interval = 1600 * time.Millisecond // waits of 200ms, then 400, 800
 	p.sendWithRetries(context.Background(), time.Now().Add(p.opts.interval))
 	return p, int(attempts.Load())
 }
@@ -214,7 +218,10 @@ func sendOnceTo(t *testing.T, status int) (*pusher, int) {
 // past that point.
 func TestRetriesUntilNextSendIsDue(t *testing.T) {
 	p, n := sendOnceTo(t, http.StatusServiceUnavailable)
-	failures := testutil.ToFloat64(p.metrics.failures.WithLabelValues(reasonHTTPStatus))
+	failures := 0.0
+	for _, r := range pushFailureReasons {
+		failures += testutil.ToFloat64(p.metrics.failures.WithLabelValues(r))
+	}
 	if n < 2 || float64(n) != failures {
 		t.Errorf("%d attempts, %v counted: want retries, each counted", n, failures)
 	}
