@@ -157,7 +157,7 @@ func TestScrapesReloadsAndPushesAtOnce(t *testing.T) {
 		pushMu.Unlock()
 	}))
 	defer pg.Close()
-	p, err := newPusher(pushOptions{url: pg.URL, protocol: protocolPushgateway, interval: 20 * time.Millisecond,
+	p, err := newPusher(pushOptions{url: pg.URL, protocol: protocolPushgateway, interval: 250 * time.Millisecond,
 		timeout: time.Second, job: "heartbeat"}, e, pm, log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
