@@ -13,8 +13,8 @@ N=${1:-100}
 DURATION=${2:-120}
 INTERVAL=${3:-5s}
 OUT=bench/out/fleet
-BASE_PORT=20000
-PROM=127.0.0.1:19849
+BASE_PORT=${BASE_PORT:-20000}
+PROM=${PROM_ADDR:-127.0.0.1:19861}
 for c in prometheus curl jq; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install prometheus curl jq)" >&2; exit 1; }
 done
