@@ -159,13 +159,7 @@ func mustContain(t *testing.T, s string, wants ...string) {
 
 func waitFor(t *testing.T, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitUntil(t, 5*time.Second, cond, what)
 }
 
 // The embedded default must be harmless on any host, mail products or not:

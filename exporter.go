@@ -32,6 +32,9 @@ type exporter struct {
 
 	set      atomic.Pointer[collector.Set]
 	reloadMu sync.Mutex
+	// nodeID is node.id of the config in force ("" when unset); push
+	// mode names its instance after it.
+	nodeID atomic.Pointer[string]
 
 	// self holds the heartbeat_exporter_* metrics, always served; runtime
 	// holds go_*, process_* and promhttp_*, dropped by
@@ -55,6 +58,9 @@ type exporterOptions struct {
 	paths                  collector.Paths
 	maxRequests            int
 	disableExporterMetrics bool
+	// selfCollectors join the heartbeat_exporter_* metrics (push mode's
+	// own), registered before the reserved names are taken.
+	selfCollectors []prometheus.Collector
 }
 
 // newExporter loads the config and builds the collectors; an error here
@@ -84,6 +90,7 @@ func newExporter(logger log.Logger, opts exporterOptions) (*exporter, error) {
 	}
 	e.self.MustRegister(versioncollector.NewCollector(exporterName),
 		e.reloadSuccess, e.reloadTimestamp, e.rejected)
+	e.self.MustRegister(opts.selfCollectors...)
 
 	var instrumented prometheus.Registerer = prometheus.NewRegistry() // discarded
 	if !opts.disableExporterMetrics {
@@ -107,11 +114,12 @@ func newExporter(logger log.Logger, opts exporterOptions) (*exporter, error) {
 func (e *exporter) reload() error {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
-	set, err := e.buildSet()
+	set, cfg, err := e.buildSet()
 	if err != nil {
 		e.reloadSuccess.Set(0)
 		return err
 	}
+	e.nodeID.Store(&cfg.Node.ID)
 	if old := e.set.Swap(set); old != nil {
 		old.Close()
 	}
@@ -120,12 +128,13 @@ func (e *exporter) reload() error {
 	return nil
 }
 
-func (e *exporter) buildSet() (*collector.Set, error) {
+func (e *exporter) buildSet() (*collector.Set, *config.Config, error) {
 	cfg, err := config.Load(e.configFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return collector.NewSet(collector.Deps{Logger: e.logger, Config: cfg, Paths: e.paths, Reserved: e.reserved})
+	set, err := collector.NewSet(collector.Deps{Logger: e.logger, Config: cfg, Paths: e.paths, Reserved: e.reserved})
+	return set, cfg, err
 }
 
 // Close stops the collectors' background work.
@@ -154,23 +163,44 @@ func (e *exporter) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := scrapeContext(r)
 	defer cancel()
 	q := r.URL.Query()
-	sel, err := e.set.Load().Select(ctx, q["collect[]"], q["exclude[]"])
+	g, err := e.gatherer(ctx, q["collect[]"], q["exclude[]"])
 	if err != nil {
 		_ = level.Warn(e.logger).Log("msg", "bad scrape request", "err", err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(sel); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	// The Scrape's Gatherer adds the families collectors keep ready-made
-	// (textfile) without passing them through the registry again.
-	promhttp.HandlerFor(sel.Gatherer(prometheus.Gatherers{e.self, e.runtime, reg}), promhttp.HandlerOpts{
+	promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		ErrorLog:      stdlog.New(log.NewStdlibAdapter(level.Error(e.logger)), "", 0),
 		ErrorHandling: promhttp.ContinueOnError,
 	}).ServeHTTP(w, r)
+}
+
+// gatherer is what one scrape serves: the chosen collectors of the set in
+// force, with the exporter's own metrics. An error means collect/exclude
+// named a collector that is not enabled.
+func (e *exporter) gatherer(ctx context.Context, collect, exclude []string) (prometheus.Gatherer, error) {
+	return e.gatherWith(ctx, collect, exclude, e.self, e.runtime)
+}
+
+// pushGatherer is what push mode sends: the same code path as a scrape,
+// less the go_*, process_* and promhttp_* runtime metrics, which clash
+// with a Pushgateway's own and would triple the series of a fleet.
+func (e *exporter) pushGatherer(ctx context.Context) prometheus.Gatherer {
+	g, _ := e.gatherWith(ctx, nil, nil, e.self) // no names: cannot fail
+	return g
+}
+
+func (e *exporter) gatherWith(ctx context.Context, collect, exclude []string, own ...prometheus.Gatherer) (prometheus.Gatherer, error) {
+	sel, err := e.set.Load().Select(ctx, collect, exclude)
+	if err != nil {
+		return nil, err
+	}
+	// A registry of one unchecked collector: Register cannot fail.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(sel)
+	// The Scrape's Gatherer adds the families collectors keep ready-made
+	// (textfile) without passing them through the registry again.
+	return sel.Gatherer(append(prometheus.Gatherers(own), reg)), nil
 }
 
 // scrapeContext ends a little before Prometheus gives up on the scrape, so

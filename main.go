@@ -44,6 +44,7 @@ type flags struct {
 	paths                  collector.Paths
 	logLevel               string
 	logFormat              string
+	push                   pushOptions
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -60,10 +61,14 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("path.rootfs", "Root of the host's file system (e.g. /host in a container).").Default("/").StringVar(&f.paths.Root)
 	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
+	addPushFlags(app, &f.push)
 	collector.AddFlags(app)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := f.push.check(); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -85,11 +90,13 @@ func run(args []string) int {
 	logger, slogger := newLoggers(f.logLevel, f.logFormat)
 	_ = level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 
+	pushMetrics := newPushMetrics()
 	exp, err := newExporter(logger, exporterOptions{
 		configFile:             f.configFile,
 		paths:                  f.paths,
 		maxRequests:            f.maxRequests,
 		disableExporterMetrics: f.disableExporterMetrics,
+		selfCollectors:         pushMetrics.servedWith(f.push),
 	})
 	if err != nil {
 		_ = level.Error(logger).Log("msg", "cannot load configuration", "err", err)
@@ -107,6 +114,11 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go reloadOnHangup(ctx, exp, logger)
+	pushDone, err := startPush(ctx, f.push, exp, pushMetrics, logger)
+	if err != nil {
+		_ = level.Error(logger).Log("msg", "cannot set up push mode", "err", err)
+		return 1
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- web.ListenAndServe(server, f.web, slogger) }()
@@ -121,8 +133,31 @@ func run(args []string) int {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = server.Shutdown(shutdownCtx)
+		pushDone()
 	}
 	return 0
+}
+
+// startPush runs the push loop when --push.url is set. The returned func
+// waits for the loop to stop (ctx done) and withdraws the pushed metrics
+// if asked.
+func startPush(ctx context.Context, opts pushOptions, exp *exporter, m *pushMetrics, logger log.Logger) (func(), error) {
+	if opts.url == "" {
+		return func() {}, nil
+	}
+	p, err := newPusher(opts, exp, m, logger)
+	if err != nil {
+		return nil, err
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		p.run(ctx)
+	}()
+	return func() {
+		<-stopped
+		p.finish()
+	}, nil
 }
 
 func newMux(exp *exporter, f *flags) (*http.ServeMux, error) {

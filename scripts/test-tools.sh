@@ -9,6 +9,8 @@ set -euo pipefail
 declare -A tools=(
   [promtool]=prometheus
   [clamd]=clamav-daemon [sigtool]=clamav
+  [prometheus]=prometheus
+  [prometheus-pushgateway]=prometheus-pushgateway
 )
 
 missing_pkgs=()
