@@ -27,9 +27,12 @@ const DefaultName = "<embedded default>"
 
 // Config is the whole configuration file. Every section is optional.
 type Config struct {
-	Node       NodeConfig       `yaml:"node"`
-	Filesystem FilesystemConfig `yaml:"filesystem"`
-	Textfile   TextfileConfig   `yaml:"textfile"`
+	Node       NodeConfig         `yaml:"node"`
+	Filesystem FilesystemConfig   `yaml:"filesystem"`
+	Textfile   TextfileConfig     `yaml:"textfile"`
+	Quarantine []QuarantineConfig `yaml:"quarantine"`
+	Corefiles  CorefilesConfig    `yaml:"corefiles"`
+	Services   ServicesConfig     `yaml:"services"`
 }
 
 // NodeConfig sets the identity exported on heartbeat_node_info, the
@@ -80,6 +83,9 @@ func (c *Config) applyDefaults() {
 	if c.Textfile.MaxFileSize == 0 {
 		c.Textfile.MaxFileSize = DefaultTextfileMaxSize
 	}
+	applyQuarantineDefaults(c.Quarantine)
+	c.Corefiles.applyDefaults()
+	c.Services.applyDefaults()
 }
 
 // validate returns one FieldError per problem, each naming the field by its
@@ -114,6 +120,9 @@ func (c *Config) validate() []FieldError {
 	if c.Filesystem.StatTimeout < 0 || c.Filesystem.StatTimeout > time.Minute {
 		add("filesystem.stat_timeout", "must be between 0s and 1m, got %s", c.Filesystem.StatTimeout)
 	}
+	errs = append(errs, validateQuarantines(c.Quarantine)...)
+	errs = append(errs, c.Corefiles.validate()...)
+	errs = append(errs, c.Services.validate()...)
 	return errs
 }
 
@@ -153,7 +162,9 @@ func (c *Config) FilesystemPaths() []string {
 // sourceDirs lists folders other collectors read from. Sections added by
 // later collectors contribute here so their disks are watched by default.
 func (c *Config) sourceDirs() []string {
-	return append([]string(nil), c.Textfile.Directories...)
+	dirs := append([]string(nil), c.Textfile.Directories...)
+	dirs = append(dirs, quarantineDirs(c.Quarantine)...)
+	return append(dirs, c.Corefiles.Dirs...)
 }
 
 func sortedKeys(m map[string]string) []string {
