@@ -6,6 +6,7 @@ package quarantine
 import (
 	"cmp"
 	"context"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -37,6 +38,13 @@ var amavisCategories = map[string]string{
 	"clean":     "clean",
 	"archive":   "archive",
 	"unchecked": "unchecked",
+}
+
+// AmavisCategories lists the categories Amavis returns, sorted.
+func AmavisCategories() []string {
+	cats := slices.Collect(maps.Values(amavisCategories))
+	slices.Sort(cats)
+	return cats
 }
 
 // Amavis classifies amavisd-new's quarantine file names, with or without
