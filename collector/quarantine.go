@@ -29,7 +29,7 @@ func quarantineDesc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
-	quarantineInfoDesc     = quarantineDesc("info", "A configured quarantine folder that exists; path is the host path (join with heartbeat_filesystem_path_info); always 1.", "path")
+	quarantineInfoDesc     = quarantineDesc("info", "A configured quarantine folder that exists; path is the host path, as in the filesystem collector's path_info; always 1.", "path")
 	quarantineMessagesDesc = quarantineDesc("messages", "Messages (regular files) in the quarantine at the last scan, by category from the file name.", "category")
 	quarantineBytesDesc    = quarantineDesc("bytes", "Apparent size (st_size) of the messages in the quarantine at the last scan, by category, in bytes.", "category")
 	quarantineDiskDesc     = quarantineDesc("disk_bytes", "Disk space the quarantine's messages use (st_blocks * 512) at the last scan, in bytes.")
