@@ -296,3 +296,49 @@ func TestServicesNothingConfigured(t *testing.T) {
 		t.Errorf("Update = %v, want ErrNoData", err)
 	}
 }
+
+// The demo's /proc: clamd by name, amavisd (a master and a child that
+// perl renamed) by command line, postfix by pidfile, freshclam installed
+// but not running, spamd not installed and left out.
+func TestServicesDemoGolden(t *testing.T) {
+	cfg, err := config.Load(filepath.Join(demo, "heartbeat.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newServicesCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: demoPaths})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.(Closer).Close()
+	got, err := collectText(t, &adapter{c: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tfGolden(t, filepath.Join("fixtures", "services", "demo.out"), got)
+}
+
+// A pidfile naming no live process, or absent, means down; one holding
+// garbage is broken.
+func TestServicesPidfile(t *testing.T) {
+	p := tree(t, map[string]string{
+		"root/run/stale.pid": "999999\n",
+		"root/run/bad.pid":   "not a pid\n",
+	})
+	p.Proc = "/proc"
+	c := newServicesTest(t, p, `
+services:
+  watch:
+    - {name: stale, pidfile: /run/stale.pid}
+    - {name: gone, pidfile: /run/gone.pid}
+    - {name: bad, pidfile: /run/bad.pid}
+`)
+	m, err := samples(t, c)
+	if err == nil || !strings.Contains(err.Error(), "service bad") {
+		t.Errorf("err = %v, want one naming service bad", err)
+	}
+	for _, svc := range []string{"stale", "gone", "bad"} {
+		if v, ok := m[`heartbeat_service_up{service="`+svc+`"}`]; !ok || v != 0 {
+			t.Errorf("%s: up %v (present %v), want 0", svc, v, ok)
+		}
+	}
+}
