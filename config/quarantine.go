@@ -56,13 +56,9 @@ func validateQuarantines(qs []QuarantineConfig) []FieldError {
 	for i := range qs {
 		q := &qs[i]
 		path := fmt.Sprintf("quarantine[%d]", i)
-		switch {
-		case q.Name == "":
-			add(path+".name", "a quarantine needs a name")
-		case seen[q.Name]:
-			add(path+".name", "quarantine %q is listed twice", q.Name)
+		if msg := uniqueName(seen, "quarantine", q.Name); msg != "" {
+			add(path+".name", "%s", msg)
 		}
-		seen[q.Name] = true
 		if msg := checkAbsPath(q.Path); msg != "" {
 			add(path+".path", "%s", msg)
 		}
@@ -92,4 +88,16 @@ func quarantineDirs(qs []QuarantineConfig) []string {
 		dirs = append(dirs, q.Path)
 	}
 	return dirs
+}
+
+// uniqueName says what is wrong with the name of a listed item, or "".
+func uniqueName(seen map[string]bool, kind, name string) string {
+	defer func() { seen[name] = true }()
+	switch {
+	case name == "":
+		return "a " + kind + " needs a name"
+	case seen[name]:
+		return fmt.Sprintf("%s %q is listed twice", kind, name)
+	}
+	return ""
 }

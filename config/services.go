@@ -66,13 +66,9 @@ func (s *ServicesConfig) validate() []FieldError {
 	for i := range s.Watch {
 		w := &s.Watch[i]
 		path := fmt.Sprintf("services.watch[%d]", i)
-		switch {
-		case w.Name == "":
-			add(path+".name", "a service needs a name")
-		case seen[w.Name]:
-			add(path+".name", "service %q is listed twice", w.Name)
+		if msg := uniqueName(seen, "service", w.Name); msg != "" {
+			add(path+".name", "%s", msg)
 		}
-		seen[w.Name] = true
 		if w.Process == "" && w.Exe == "" && w.Cmdline == "" && w.Pidfile == "" {
 			add(path, "give at least one of process, exe, cmdline, pidfile")
 		}
