@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -31,8 +32,10 @@ type Result struct {
 const keepErrors = 5
 
 // batch is how many entries are read from a folder at a time, so that a
-// folder of a million files is not held in memory at once.
-const batch = 1024
+// folder of a million files is not held in memory at once. After each
+// batch the walker yields its processor: a walk must not keep the
+// goroutines serving scrapes waiting for a CPU.
+const batch = 128
 
 // Walk visits the regular files under root with the given number of
 // goroutines. It returns an error only when root itself cannot be read
@@ -152,5 +155,6 @@ func (w *walker) readDir(id int, dir string) (subdirs []string, errs []error) {
 		if w.ctx.Err() != nil {
 			return nil, errs
 		}
+		runtime.Gosched()
 	}
 }
