@@ -40,10 +40,11 @@ var (
 	quarantinePendingDesc  = quarantineDesc("scan_pending", "1 until the first background scan has finished (the other numbers are then left out), 0 after.")
 )
 
-// quarantineWorkers is how many goroutines walk one quarantine: a walk
-// waits on the disk more than on the CPU.
+// quarantineWorkers is how many goroutines walk one quarantine: one
+// processor is left to the goroutines serving scrapes, which must not wait
+// for a walk (measured in bench/quarantine-vs-du.sh).
 func quarantineWorkers() int {
-	return min(16, max(4, 2*runtime.GOMAXPROCS(0)))
+	return min(16, max(1, runtime.GOMAXPROCS(0)-1))
 }
 
 // quarantineScanner rescans one quarantine folder in the background; a

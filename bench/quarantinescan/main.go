@@ -1,6 +1,6 @@
 // Command quarantinescan runs one quarantine scan the way the quarantine
 // collector does (internal/quarantine, amavis classifier, the same number
-// of goroutines) and prints what it found, so that hyperfine can time it
+// of goroutines: one less than GOMAXPROCS) and prints what it found, so that hyperfine can time it
 // beside du and find. With -gen N it first writes an amavis-style
 // quarantine of N small files (16 subfolders) unless DIR already holds
 // one of that size.
@@ -23,7 +23,7 @@ import (
 
 func main() {
 	gen := flag.Int("gen", 0, "write a quarantine of this many files first (kept when DIR/.generated says the same number)")
-	workers := flag.Int("workers", min(16, max(4, 2*runtime.GOMAXPROCS(0))), "goroutines walking")
+	workers := flag.Int("workers", min(16, max(1, runtime.GOMAXPROCS(0)-1)), "goroutines walking")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: quarantinescan [-gen N] [-workers W] DIR")

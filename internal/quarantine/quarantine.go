@@ -105,8 +105,12 @@ type tally struct {
 }
 
 func (t *tally) add(cat string, st *unix.Stat_t) {
-	if _, ok := t.cats[cat]; !ok && len(t.cats) >= maxPerWorker {
-		cat = Other
+	if _, ok := t.cats[cat]; !ok {
+		// A category cut from the file name shares the walker's buffer.
+		cat = strings.Clone(cat)
+		if len(t.cats) >= maxPerWorker {
+			cat = Other
+		}
 	}
 	c := t.cats[cat]
 	c.Messages++
