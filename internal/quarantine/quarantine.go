@@ -99,23 +99,29 @@ const maxPerWorker = 1000
 
 // tally is one goroutine's share of a scan.
 type tally struct {
-	cats   map[string]Counts
+	cats   map[string]*Counts
 	disk   int64
 	oldest int64 // unix nanoseconds, 0 for none
 }
 
 func (t *tally) add(cat string, st *unix.Stat_t) {
-	if _, ok := t.cats[cat]; !ok {
-		// A category cut from the file name shares the walker's buffer.
+	c := t.cats[cat]
+	if c == nil {
+		// A category cut from the file name shares the walker's buffer:
+		// the map keeps a copy. (Values are pointers so that the key is
+		// only ever stored here: assigning to an existing string key
+		// would store the new, borrowed string.)
 		cat = strings.Clone(cat)
 		if len(t.cats) >= maxPerWorker {
 			cat = Other
 		}
+		if c = t.cats[cat]; c == nil {
+			c = &Counts{}
+			t.cats[cat] = c
+		}
 	}
-	c := t.cats[cat]
 	c.Messages++
 	c.Bytes += st.Size
-	t.cats[cat] = c
 	t.disk += st.Blocks * 512
 	if m := st.Mtim.Nano(); t.oldest == 0 || m < t.oldest {
 		t.oldest = m
@@ -131,7 +137,7 @@ func Scan(ctx context.Context, root string, opt Options) (*Result, error) {
 	}
 	tallies := make([]tally, opt.Workers)
 	for i := range tallies {
-		tallies[i].cats = map[string]Counts{}
+		tallies[i].cats = map[string]*Counts{}
 	}
 	begin := time.Now()
 	wr, err := walk.Walk(ctx, root, opt.Workers, func(worker int, _, name string, st *unix.Stat_t) {
