@@ -133,11 +133,18 @@ func (s *Scanner) Scan() (*Snapshot, error) {
 	return snap, nil
 }
 
+// exe is the process's executable. Reading another user's
+// /proc/PID/exe takes privileges an exporter should not have: when it is
+// refused, the first argument of the command line stands in (daemons are
+// started by their full path).
 func (s *Scanner) exe(p *proc) string {
 	if !p.haveExe {
 		p.haveExe = true
 		target, err := os.Readlink(filepath.Join(s.procPath, strconv.Itoa(p.key.pid), "exe"))
 		p.exe, p.exeErr = strings.TrimSuffix(target, " (deleted)"), err
+		if errors.Is(err, fs.ErrPermission) {
+			p.exe, _, _ = strings.Cut(s.cmdline(p), " ")
+		}
 	}
 	return p.exe
 }

@@ -1,9 +1,15 @@
 package proctrack
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
 
 func TestParsePid(t *testing.T) {
@@ -112,4 +118,47 @@ func TestMatchCmdline(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0] != master {
 		t.Errorf("Match = %v, %v; want the master only", got, err)
 	}
+}
+
+// Without the privilege to read another user's /proc/PID/exe, the first
+// argument of the command line stands in for it.
+func TestExeFallsBackToArgv0(t *testing.T) {
+	if os.Getenv(exeTestEnv) != "" {
+		snap, err := mustScanner(t).Scan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, _ := strconv.Atoi(os.Getenv(exeTestEnv))
+		got, err := snap.Match(&Spec{Exe: os.Getenv(exeTestEnv + "_EXE"), Process: "sleep"})
+		if err != nil || len(got) != 1 || got[0].key.pid != pid {
+			t.Fatalf("Match by exe as nobody = %v, %v; want pid %d", got, err, pid)
+		}
+		return
+	}
+	if os.Getuid() != 0 {
+		t.Skip("needs root: the test runs a root process and looks at it as user nobody")
+	}
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep")
+	}
+	sleep, _ = filepath.EvalSymlinks(sleep)
+	child := exec.Command(sleep, "300")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	testenv.RerunAsNobody(t, "TestExeFallsBackToArgv0",
+		exeTestEnv+"="+strconv.Itoa(child.Process.Pid), exeTestEnv+"_EXE="+sleep)
+}
+
+const exeTestEnv = "HB_PROCTRACK_EXE_PID"
+
+func mustScanner(t *testing.T) *Scanner {
+	t.Helper()
+	s, err := NewScanner("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

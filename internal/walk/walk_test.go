@@ -5,15 +5,15 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
 
 // collect walks root and returns the relative paths of the files seen.
@@ -136,31 +136,15 @@ func TestWalkUnreadableFolderIsCountedAndSkipped(t *testing.T) {
 	}
 }
 
-// runAsNobody runs this test again in a copy of the test binary that
-// user nobody can execute, on the tree made here.
+// runAsNobody runs this test again as user nobody on the tree made here.
 func runAsNobody(t *testing.T, root string) {
 	t.Helper()
-	binDir := t.TempDir()
-	bin := filepath.Join(binDir, "walk.test")
-	data, err := os.ReadFile(os.Args[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// Let nobody through the temporary folders' 0700 parents.
-	for _, d := range []string{binDir, filepath.Dir(binDir), root, filepath.Dir(root)} {
+	// Let nobody through the temporary folder's 0700 parent.
+	for _, d := range []string{root, filepath.Dir(root)} {
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cmd := exec.Command(bin, "-test.run=^TestWalkUnreadableFolderIsCountedAndSkipped$", "-test.v")
-	cmd.Env = append(os.Environ(), asNobodyEnv+"="+root)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("as nobody: %v\n%s", err, out)
-	}
+	testenv.RerunAsNobody(t, "TestWalkUnreadableFolderIsCountedAndSkipped", asNobodyEnv+"="+root)
 	t.Log("ran as user nobody, since root reads folders of any mode")
 }
