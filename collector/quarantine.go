@@ -67,8 +67,57 @@ type quarantineScanner struct {
 // quarantineCollector serves the scanners' last results.
 type quarantineCollector struct {
 	scanners []*quarantineScanner
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	keys     []string // in sharedScanners
+	once     sync.Once
+}
+
+// sharedScanners keeps the scanners running across reloads: the new
+// collector set is built before the old one is closed, so a quarantine
+// whose configuration did not change keeps its scanner, its last result
+// and its error count, instead of going back to pending and rescanning.
+var sharedScanners = struct {
+	mu      sync.Mutex
+	running map[string]*sharedScanner
+}{running: map[string]*sharedScanner{}}
+
+type sharedScanner struct {
+	s      *quarantineScanner
+	refs   int
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// acquireScanner returns the running scanner for key, or starts one.
+func acquireScanner(key string, s *quarantineScanner) *quarantineScanner {
+	sharedScanners.mu.Lock()
+	defer sharedScanners.mu.Unlock()
+	if sh := sharedScanners.running[key]; sh != nil {
+		sh.refs++
+		return sh.s
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sh := &sharedScanner{s: s, refs: 1, cancel: cancel, done: make(chan struct{})}
+	sharedScanners.running[key] = sh
+	go func() {
+		defer close(sh.done)
+		s.loop(ctx)
+	}()
+	return s
+}
+
+// releaseScanner stops the scanner for key when no collector uses it.
+func releaseScanner(key string) {
+	sharedScanners.mu.Lock()
+	sh := sharedScanners.running[key]
+	sh.refs--
+	if sh.refs > 0 {
+		sharedScanners.mu.Unlock()
+		return
+	}
+	delete(sharedScanners.running, key)
+	sharedScanners.mu.Unlock()
+	sh.cancel()
+	<-sh.done
 }
 
 func newQuarantineCollector(d Deps) (Collector, error) {
@@ -80,8 +129,7 @@ func newQuarantineCollector(d Deps) (Collector, error) {
 	if root == "" {
 		root = "/"
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &quarantineCollector{cancel: cancel}
+	c := &quarantineCollector{}
 	for _, q := range cfg.Quarantine {
 		s := &quarantineScanner{
 			cfg:    q,
@@ -96,12 +144,9 @@ func newQuarantineCollector(d Deps) (Collector, error) {
 		case q.ClassifyRegexp() != nil:
 			s.opt.Classify = quarantine.Regexp(q.ClassifyRegexp())
 		}
-		c.scanners = append(c.scanners, s)
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			s.loop(ctx)
-		}()
+		key := fmt.Sprintf("%q %q %q %d %s", q.Name, s.dir, q.Classify, q.MaxCategories, q.Interval)
+		c.keys = append(c.keys, key)
+		c.scanners = append(c.scanners, acquireScanner(key, s))
 	}
 	return c, nil
 }
@@ -157,10 +202,13 @@ func (s *quarantineScanner) scan(ctx context.Context) {
 	}
 }
 
-// Close stops the scans and waits for them.
+// Close stops the scans no other collector set uses, and waits for them.
 func (c *quarantineCollector) Close() {
-	c.cancel()
-	c.wg.Wait()
+	c.once.Do(func() {
+		for _, key := range c.keys {
+			releaseScanner(key)
+		}
+	})
 }
 
 func (c *quarantineCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {

@@ -121,7 +121,7 @@ func TestQuarantinePendingBeforeFirstScan(t *testing.T) {
 		dir:    filepath.Join(root, "q"),
 		logger: log.NewNopLogger(),
 	}
-	c := &quarantineCollector{scanners: []*quarantineScanner{s}, cancel: func() {}}
+	c := &quarantineCollector{scanners: []*quarantineScanner{s}}
 	text, err := collectText(t, &adapter{c: c})
 	if err != nil {
 		t.Fatal(err)
@@ -156,5 +156,35 @@ func TestQuarantineBrokenRoot(t *testing.T) {
 	})
 	if !strings.Contains(text, `heartbeat_quarantine_scan_errors_total{quarantine="q"} 1`) || strings.Contains(text, "heartbeat_quarantine_messages") {
 		t.Errorf("broken root served:\n%s", text)
+	}
+}
+
+// A reload builds the new collector before closing the old one: a
+// quarantine whose configuration is the same keeps its scanner and last
+// result (no pending again); the last Close stops it.
+func TestQuarantineScannerSurvivesReload(t *testing.T) {
+	root := qtTree(t, map[string]int{"/q/virus-x": 3}, time.Now())
+	yaml := "quarantine:\n  - {name: q, path: /q, classify: amavis}\n"
+	first := newQuarantineTest(t, root, yaml)
+	waitScanned(t, first)
+	second := newQuarantineTest(t, root, yaml)
+	if second.scanners[0] != first.scanners[0] {
+		t.Fatal("the same configuration got a new scanner")
+	}
+	first.Close()
+	text, err := collectText(t, &adapter{c: second})
+	if err != nil || !strings.Contains(text, `heartbeat_quarantine_messages{category="virus",quarantine="q"} 1`) {
+		t.Errorf("after the old set closed: %v\n%s", err, text)
+	}
+	other := newQuarantineTest(t, root, "quarantine:\n  - {name: q, path: /q, classify: amavis, interval: 1m}\n")
+	if other.scanners[0] == second.scanners[0] {
+		t.Error("a changed configuration shares the old scanner")
+	}
+	second.Close()
+	other.Close()
+	sharedScanners.mu.Lock()
+	defer sharedScanners.mu.Unlock()
+	if n := len(sharedScanners.running); n != 0 {
+		t.Errorf("%d scanners still running after every collector closed", n)
 	}
 }
