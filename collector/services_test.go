@@ -342,3 +342,44 @@ services:
 		}
 	}
 }
+
+// Without a system bus (this host has none; DBUS_SYSTEM_BUS_ADDRESS points
+// at a socket that does not exist) a unit is not an error: the process
+// metrics are served, the unit metrics left out, and the missing bus is
+// logged once, at debug level, however many polls ask.
+func TestServicesNoSystemBusIsNotAnError(t *testing.T) {
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
+	sup := startSupervisor(t, 0)
+	cfg, err := config.Parse("t.yml", []byte(fmt.Sprintf(`
+services:
+  poll_interval: 10ms
+  watch:
+    - {name: child, exe: %s, unit: hb-test-child.service}
+`, sup.child)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &tfLog{}
+	c, err := newServicesCollector(Deps{Logger: log.NewLogfmtLogger(logs), Config: cfg, Paths: Paths{Proc: "/proc", Root: "/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.(Closer).Close()
+	waitUntil(t, "a few polls", func() bool { return strings.Contains(logs.String(), "systemd not reachable") })
+	time.Sleep(100 * time.Millisecond) // ten more polls, which must not log again
+	m, err := samples(t, c)
+	if err != nil {
+		t.Fatalf("no bus made the collector fail: %v", err)
+	}
+	if m[`heartbeat_service_up{service="child"}`] != 1 {
+		t.Error("process metrics not served without a bus")
+	}
+	for k := range m {
+		if strings.Contains(k, "systemd") {
+			t.Errorf("unit metric without a bus: %s", k)
+		}
+	}
+	if n := strings.Count(logs.String(), "systemd not reachable"); n != 1 || !strings.Contains(logs.String(), "level=debug") {
+		t.Errorf("missing bus logged %d times, want once at debug:\n%s", n, logs)
+	}
+}
