@@ -49,7 +49,7 @@ func newQuarantineTest(t *testing.T, root, yaml string) *quarantineCollector {
 }
 
 // qtVolatile masks the scan's own time and duration.
-var qtVolatile = regexp.MustCompile(`(?m)^(heartbeat_quarantine_(last_scan_timestamp|scan_duration)_seconds\{[^}]*\}) .*$`)
+var qtVolatile = regexp.MustCompile(`(?m)^(heartbeat_quarantine_((last_scan_timestamp|scan_duration)_seconds|disk_bytes)\{[^}]*\}) .*$`)
 
 var qtPending = regexp.MustCompile(`scan_pending\{[^}]*\} 1`)
 
@@ -187,4 +187,22 @@ func TestQuarantineScannerSurvivesReload(t *testing.T) {
 	if n := len(sharedScanners.running); n != 0 {
 		t.Errorf("%d scanners still running after every collector closed", n)
 	}
+}
+
+// The demo's amavis quarantine: one level of subfolders, spam .gz files,
+// every preset category reported, an absent second quarantine left out.
+// (Disk bytes depend on the file system the test runs on: masked.)
+func TestQuarantineDemoGolden(t *testing.T) {
+	p := demoCopy(t)
+	setMtimes(t, filepath.Join(p.Root, "var"), time.Date(2024, 11, 14, 8, 0, 0, 0, time.UTC))
+	cfg, err := config.Load(filepath.Join(demo, "heartbeat.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newQuarantineCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.(Closer).Close()
+	tfGolden(t, filepath.Join("fixtures", "quarantine", "demo.out"), waitScanned(t, c))
 }

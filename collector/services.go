@@ -205,14 +205,22 @@ func (c *servicesCollector) Update(_ context.Context, ch chan<- prometheus.Metri
 	if len(c.services) == 0 {
 		return ErrNoData
 	}
+	// Copy the last poll's state, so that a slow scrape does not hold up
+	// the poller.
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.scanErr != nil {
-		return c.scanErr
+	scanErr, units := c.scanErr, c.units
+	services := make([]watchedService, len(c.services))
+	for i, ws := range c.services {
+		services[i] = *ws
+	}
+	c.mu.Unlock()
+	if scanErr != nil {
+		return scanErr
 	}
 	var errs []error
-	for _, ws := range c.services {
-		c.emitService(ch, ws)
+	for i := range services {
+		ws := &services[i]
+		emitService(ch, ws, units)
 		if ws.err != nil {
 			errs = append(errs, fmt.Errorf("service %s: %w", ws.spec.Name, ws.err))
 		}
@@ -223,7 +231,7 @@ func (c *servicesCollector) Update(_ context.Context, ch chan<- prometheus.Metri
 	return nil
 }
 
-func (c *servicesCollector) emitService(ch chan<- prometheus.Metric, ws *watchedService) {
+func emitService(ch chan<- prometheus.Metric, ws *watchedService, units map[string]proctrack.UnitState) {
 	name, s := ws.spec.Name, ws.state
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name}, labels...)...)
@@ -242,7 +250,7 @@ func (c *servicesCollector) emitService(ch chan<- prometheus.Metric, ws *watched
 	counter(serviceCPUDesc, s.UserCPU, "user")
 	counter(serviceCPUDesc, s.SystemCPU, "system")
 	counter(serviceRestartsDesc, float64(s.Restarts))
-	st, ok := c.units[ws.unit]
+	st, ok := units[ws.unit]
 	if ws.unit == "" || !ok {
 		return
 	}
