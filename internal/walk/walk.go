@@ -39,8 +39,13 @@ func Walk(ctx context.Context, root string, workers int, visit Visit) (Result, e
 	if workers < 1 {
 		workers = 1
 	}
-	// The root must be a folder that can be read: anything else is the
-	// caller's error, not one of the walk's.
+	// The root itself may be a symbolic link (a quarantine moved to a
+	// bigger disk); links below it are not followed. It must be a folder
+	// that can be read: anything else is the caller's error, not one of
+	// the walk's.
+	if resolved, err := filepath.EvalSymlinks(root); err == nil {
+		root = resolved
+	}
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return Result{}, &fs.PathError{Op: "open", Path: root, Err: err}

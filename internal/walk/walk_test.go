@@ -90,8 +90,30 @@ func TestWalkRootErrors(t *testing.T) {
 	if err := os.Symlink(dir, filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Walk(context.Background(), filepath.Join(dir, "link"), 2, func(int, string, string, *unix.Stat_t) {}); err == nil {
-		t.Error("a symbolic link as root is followed")
+	// A root that is a link is followed (the links below it are not).
+	write(t, filepath.Join(dir, "sub", "f"))
+	write(t, filepath.Join(dir, "sub", "deeper", "g"))
+	if err := os.Symlink(filepath.Join(dir, "sub"), filepath.Join(dir, "sublink")); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	var mu sync.Mutex
+	if _, err := Walk(context.Background(), filepath.Join(dir, "sublink"), 2, func(_ int, _, name string, _ *unix.Stat_t) {
+		mu.Lock()
+		seen = append(seen, strings.Clone(name)) // name is borrowed
+		mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(seen)
+	if strings.Join(seen, " ") != "f g" {
+		t.Errorf("through a linked root: %v, want f g", seen)
+	}
+	if err := os.Symlink(filepath.Join(dir, "file"), filepath.Join(dir, "filelink")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Walk(context.Background(), filepath.Join(dir, "filelink"), 2, func(int, string, string, *unix.Stat_t) {}); err == nil {
+		t.Error("a link to a file as root is not an error")
 	}
 }
 
