@@ -100,7 +100,18 @@ func startSupervisor(t *testing.T, restarts int) *supervised {
 		_ = s.cmd.Wait()
 	})
 	waitUntil(t, "the first child", func() bool { return s.pid() != 0 })
+	s.waitExec(t)
 	return s
+}
+
+// waitExec waits until the current child runs the child program: the
+// supervisor writes the PID right after fork, before the exec.
+func (s *supervised) waitExec(t *testing.T) {
+	t.Helper()
+	waitUntil(t, "the child's exec", func() bool {
+		exe, _ := os.Readlink(filepath.Join("/proc", strconv.Itoa(s.pid()), "exe"))
+		return exe == s.child
+	})
 }
 
 // pid is the running child's PID as the supervisor wrote it, 0 before.
@@ -256,6 +267,7 @@ services:
 		t.Fatal(err)
 	}
 	waitUntil(t, "the restarted child", func() bool { return sup.pid() != old })
+	sup.waitExec(t)
 	sc.poll()
 	m, err := samples(t, c)
 	if err != nil {
