@@ -47,7 +47,8 @@ type watchedService struct {
 // scrape never reads /proc itself.
 type servicesCollector struct {
 	logger     log.Logger
-	scanner    *proctrack.Scanner
+	procPath   string
+	scanner    *proctrack.Scanner // nil until procPath could be opened
 	interval   time.Duration
 	useSystemd bool
 	systemd    proctrack.Systemd
@@ -103,11 +104,7 @@ func newServicesCollector(d Deps) (Collector, error) {
 		close(c.done)
 		return c, nil
 	}
-	scanner, err := proctrack.NewScanner(procPath)
-	if err != nil {
-		return nil, fmt.Errorf("--path.procfs: %w", err)
-	}
-	c.scanner = scanner
+	c.procPath = procPath
 	// The first poll runs before the first scrape, so that every service
 	// is reported, up or down, from the start.
 	c.poll()
@@ -146,8 +143,20 @@ func (c *servicesCollector) loop() {
 	}
 }
 
-// poll reads /proc once and updates every service.
+// poll reads /proc once and updates every service. A /proc that cannot
+// be opened is the collector's error at each scrape, not a refused
+// config: it is tried again at the next poll.
 func (c *servicesCollector) poll() {
+	if c.scanner == nil {
+		scanner, err := proctrack.NewScanner(c.procPath)
+		if err != nil {
+			c.mu.Lock()
+			c.scanErr = fmt.Errorf("--path.procfs: %w", err)
+			c.mu.Unlock()
+			return
+		}
+		c.scanner = scanner
+	}
 	snap, err := c.scanner.Scan()
 	now := time.Now()
 	c.mu.Lock()

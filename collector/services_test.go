@@ -395,3 +395,13 @@ services:
 		t.Errorf("missing bus logged %d times, want once at debug:\n%s", n, logs)
 	}
 }
+
+// A --path.procfs that cannot be read fails the collector at each scrape,
+// not the configuration.
+func TestServicesUnreadableProcfs(t *testing.T) {
+	c := newServicesTest(t, Paths{Proc: filepath.Join(t.TempDir(), "no-proc"), Root: "/"},
+		"services:\n  watch:\n    - {name: x, process: x}\n")
+	if _, err := samples(t, c); err == nil || !strings.Contains(err.Error(), "--path.procfs") {
+		t.Errorf("err = %v, want one naming --path.procfs", err)
+	}
+}
