@@ -87,19 +87,7 @@ func newServicesCollector(d Deps) (Collector, error) {
 	if c.interval <= 0 {
 		c.interval = config.DefaultServicesPollInterval
 	}
-	for _, w := range cfg.Services.Watch {
-		if !installed(root, w.IfInstalled) {
-			_ = level.Debug(d.Logger).Log("msg", "service not installed, not watched", "service", w.Name)
-			continue
-		}
-		ws := &watchedService{unit: w.Unit, spec: proctrack.Spec{
-			Name: w.Name, Process: w.Process, Exe: w.Exe, Cmdline: w.CmdlineRegexp(),
-		}}
-		if w.Pidfile != "" {
-			ws.spec.Pidfile = filepath.Join(root, w.Pidfile)
-		}
-		c.services = append(c.services, ws)
-	}
+	c.services = watchedServices(d.Logger, cfg.Services.Watch, root)
 	if len(c.services) == 0 {
 		close(c.done)
 		return c, nil
@@ -110,6 +98,27 @@ func newServicesCollector(d Deps) (Collector, error) {
 	c.poll()
 	go c.loop()
 	return c, nil
+}
+
+// watchedServices turns the configured services into specs, leaving out
+// the presets whose program is not installed (checked at start and at
+// each reload).
+func watchedServices(logger log.Logger, watch []config.ServiceConfig, root string) []*watchedService {
+	var out []*watchedService
+	for _, w := range watch {
+		if !installed(root, w.IfInstalled) {
+			_ = level.Debug(logger).Log("msg", "service not installed, not watched", "service", w.Name)
+			continue
+		}
+		ws := &watchedService{unit: w.Unit, spec: proctrack.Spec{
+			Name: w.Name, Process: w.Process, Exe: w.Exe, Cmdline: w.CmdlineRegexp(),
+		}}
+		if w.Pidfile != "" {
+			ws.spec.Pidfile = filepath.Join(root, w.Pidfile)
+		}
+		out = append(out, ws)
+	}
+	return out
 }
 
 // installed tells whether a preset's program is on the host; no paths
