@@ -75,8 +75,9 @@ type proc struct {
 }
 
 // Scanner reads one /proc tree; the exe and command line of a process
-// are read once in its life and cached, so a steady poll costs one
-// readdir and one stat file per process.
+// are read once and cached while its PID, start time and name stay the
+// same (an exec changes the name), so a steady poll costs one readdir and
+// one stat file per process.
 type Scanner struct {
 	fs       procfs.FS
 	procPath string
@@ -120,7 +121,9 @@ func (s *Scanner) Scan() (*Snapshot, error) {
 		}
 		key := procKey{pid: p.PID, start: st.Starttime}
 		cached := s.cache[key]
-		if cached == nil {
+		if cached == nil || cached.comm != st.Comm {
+			// New, or it exec'd another program (or renamed itself) since
+			// the last poll: its exe and command line are read again.
 			cached = &proc{key: key}
 		}
 		cached.comm = st.Comm

@@ -162,3 +162,50 @@ func mustScanner(t *testing.T) *Scanner {
 	}
 	return s
 }
+
+// A process seen between fork and exec (still the supervisor's shell) is
+// looked at again once it has exec'd: same PID, same start time, another
+// name.
+func TestScannerRereadsAfterExec(t *testing.T) {
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep")
+	}
+	sleep, _ = filepath.EvalSymlinks(sleep)
+	// The shell waits for the test, then execs sleep in the same process.
+	cmd := exec.Command("sh", "-c", `while [ ! -e "$1" ]; do sleep 0.01; done; exec "$2" 300`, "sh", ready, sleep)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	s := mustScanner(t)
+	spec := &Spec{Exe: sleep}
+	match := func() bool {
+		snap, err := s.Scan()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := snap.Match(spec)
+		for _, p := range got {
+			if p.key.pid == cmd.Process.Pid {
+				return true
+			}
+		}
+		return false
+	}
+	if match() {
+		t.Fatal("the shell matched before its exec")
+	}
+	if err := os.WriteFile(ready, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !match() {
+		if time.Now().After(deadline) {
+			t.Fatal("the process never matched after its exec: exe kept from before it")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
