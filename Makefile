@@ -12,7 +12,7 @@ DEMO_ADDR ?= 127.0.0.1:10025
 FUZZTIME  ?= 15s
 GOFILES    = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*')
 
-.PHONY: all build test lint fmt-check vet staticcheck unit demo fuzz bench bench-textfile clean
+.PHONY: all build test lint fmt-check vet staticcheck unit demo fuzz bench bench-textfile bench-quarantine bench-services clean
 
 all: build
 
@@ -58,6 +58,12 @@ bench:
 
 bench-textfile:
 	./bench/textfile-vs-node-exporter.sh
+
+bench-quarantine:
+	./bench/quarantine-vs-du.sh
+
+bench-services:
+	./bench/services-vs-process-exporter.sh
 
 clean:
 	rm -f $(BIN)

@@ -27,11 +27,14 @@ const DefaultName = "<embedded default>"
 
 // Config is the whole configuration file. Every section is optional.
 type Config struct {
-	Node       NodeConfig       `yaml:"node"`
-	Filesystem FilesystemConfig `yaml:"filesystem"`
-	Textfile   TextfileConfig   `yaml:"textfile"`
-	Modules    []ModuleConfig   `yaml:"modules"`
-	SNF        []SNFSource      `yaml:"snf"`
+	Node       NodeConfig         `yaml:"node"`
+	Filesystem FilesystemConfig   `yaml:"filesystem"`
+	Textfile   TextfileConfig     `yaml:"textfile"`
+	Modules    []ModuleConfig     `yaml:"modules"`
+	SNF        []SNFSource        `yaml:"snf"`
+	Quarantine []QuarantineConfig `yaml:"quarantine"`
+	Corefiles  CorefilesConfig    `yaml:"corefiles"`
+	Services   ServicesConfig     `yaml:"services"`
 }
 
 // NodeConfig sets the identity exported on heartbeat_node_info, the
@@ -84,6 +87,9 @@ func (c *Config) applyDefaults() {
 	}
 	c.applyModuleDefaults()
 	applySNFDefaults(c.SNF)
+	applyQuarantineDefaults(c.Quarantine)
+	c.Corefiles.applyDefaults()
+	c.Services.applyDefaults()
 }
 
 // validate returns one FieldError per problem, each naming the field by its
@@ -120,6 +126,9 @@ func (c *Config) validate() []FieldError {
 	}
 	errs = append(errs, validateModules(c.Modules)...)
 	errs = append(errs, validateSNF(c.SNF)...)
+	errs = append(errs, validateQuarantines(c.Quarantine)...)
+	errs = append(errs, c.Corefiles.validate()...)
+	errs = append(errs, c.Services.validate()...)
 	return errs
 }
 
@@ -163,6 +172,8 @@ func (c *Config) sourceDirs() []string {
 	dirs = append(dirs, c.Textfile.Directories...)
 	dirs = append(dirs, c.moduleDirs()...)
 	dirs = append(dirs, snfDirs(c.SNF)...)
+	dirs = append(dirs, quarantineDirs(c.Quarantine)...)
+	dirs = append(dirs, c.Corefiles.Dirs...)
 	return dirs
 }
 

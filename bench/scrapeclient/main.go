@@ -1,7 +1,8 @@
 // Command scrapeclient measures scrape latency the way Prometheus sees it:
 // sequential GETs over one kept-alive connection per target, interleaved
 // between targets so that machine noise hits all of them alike. It prints
-// one line per target: name, median and p90 in milliseconds, bytes.
+// one line per target: name, median and p90 in milliseconds, bytes, p99
+// in milliseconds.
 //
 //	go run ./bench/scrapeclient -n 200 ours=http://127.0.0.1:1/metrics peer=http://...
 package main
@@ -52,7 +53,8 @@ func main() {
 	}
 	for _, t := range targets {
 		slices.Sort(t.samples)
-		fmt.Printf("%s %.3f %.3f %d\n", t.name, ms(t.samples[len(t.samples)/2]), ms(t.samples[len(t.samples)*9/10]), t.bytes)
+		fmt.Printf("%s %.3f %.3f %d %.3f\n", t.name, ms(t.samples[len(t.samples)/2]), ms(t.samples[len(t.samples)*9/10]), t.bytes,
+			ms(t.samples[len(t.samples)*99/100]))
 	}
 }
 

@@ -7,6 +7,9 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -24,4 +27,36 @@ func RequireTool(t testing.TB, name, debianPackage string) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// RerunAsNobody runs the named test again, in a copy of the test binary
+// that user nobody can execute, as user nobody, with env added; it fails
+// t unless that run passes. For what root is allowed and a daemon's
+// unprivileged user is not (mode 000 folders, other users' /proc/PID/exe).
+// The caller must be root; files the rerun reads must be open to nobody.
+func RerunAsNobody(t testing.TB, test string, env ...string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "rerun-as-nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "test.bin")
+	data, err := os.ReadFile(os.Args[0])
+	if err == nil {
+		err = os.WriteFile(bin, data, 0o755)
+	}
+	if err == nil {
+		err = os.Chmod(dir, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^"+test+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Fatalf("%s as user nobody: %v\n%s", test, err, out)
+	}
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Quarantine collector: one background rescan of a generated amavis-style
+# quarantine (N small files in 16 subfolders, generated once in /tmp and
+# reused) against `du -s --apparent-size` and `find -type f | wc -l` on the
+# same tree, in one hyperfine run with warm caches; then scrape latency
+# (median, p90, p99 over a kept-alive connection) of an exporter whose
+# quarantine scans run back to back, i.e. while a scan is running.
+#
+# Needs: hyperfine, curl, jq.
+# Usage: bench/quarantine-vs-du.sh [FILES] [RUNS]   (defaults: 1000000 5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FILES=${1:-1000000}
+RUNS=${2:-5}
+OUT=bench/out/quarantine
+DATA=/tmp/hb-quarantine-$FILES
+ADDR=127.0.0.1:19961
+IDLE=127.0.0.1:19962
+mkdir -p "$OUT"
+for c in hyperfine curl jq; do
+  command -v "$c" >/dev/null || { echo "missing $c (apt-get install hyperfine curl jq)" >&2; exit 1; }
+done
+
+go build -o "$OUT/heartbeat_exporter" .
+go build -o "$OUT/quarantinescan" ./bench/quarantinescan
+go build -o "$OUT/scrapeclient" ./bench/scrapeclient
+echo "generating $FILES files in $DATA (once; reused when present)" >&2
+"$OUT/quarantinescan" -gen "$FILES" "$DATA"
+"$OUT/quarantinescan" "$DATA" >"$OUT/scan.txt"
+
+hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/hyperfine.json" \
+  -n heartbeat_scan "$OUT/quarantinescan $DATA" \
+  -n du "du -s --apparent-size $DATA" \
+  -n find "find $DATA -type f | wc -l" >"$OUT/hyperfine.txt"
+median_s() { jq -r --arg n "$1" '.results[] | select(.command==$n) | .median' "$OUT/hyperfine.json"; }
+
+# The exporter rescans every second after each scan ends: a scan is
+# running during most of the scrapes below.
+cat >"$OUT/bench.yml" <<YML
+quarantine:
+  - {name: bench, path: $DATA, classify: amavis, interval: 1s}
+YML
+"$OUT/heartbeat_exporter" --web.listen-address=$ADDR --config.file="$OUT/bench.yml" \
+  --web.disable-exporter-metrics --log.level=warn &
+pid=$!
+# The same exporter on an empty quarantine, scraped in turn with the
+# first: the machine's own noise, without a scan.
+mkdir -p "$OUT/empty"
+sed "s|$DATA|$(realpath "$OUT/empty")|" "$OUT/bench.yml" >"$OUT/idle.yml"
+"$OUT/heartbeat_exporter" --web.listen-address=$IDLE --config.file="$OUT/idle.yml" \
+  --web.disable-exporter-metrics --log.level=warn &
+idle=$!
+trap 'kill $pid $idle 2>/dev/null; wait 2>/dev/null || true' EXIT
+for a in $ADDR $IDLE; do
+  for _ in $(seq 200); do curl -sf -o /dev/null "http://$a/metrics" && break; sleep 0.05; done
+done
+# Wait for the first scan, so that the scrapes serve numbers.
+for _ in $(seq 600); do curl -s "http://$ADDR/metrics" | grep -q 'scan_pending{quarantine="bench"} 0' && break; sleep 0.1; done
+curl -s "http://$ADDR/metrics" | grep -E '^heartbeat_quarantine_(messages|scan_duration)' >"$OUT/metrics.txt"
+"$OUT/scrapeclient" -n 3000 -warmup 10 during_scan="http://$ADDR/metrics" no_scan="http://$IDLE/metrics" >"$OUT/scrape.txt"
+scan_dur=$(awk '/scan_duration/ {print $2}' "$OUT/metrics.txt")
+
+ours=$(median_s heartbeat_scan); du=$(median_s du); find=$(median_s find)
+printf '\n%-44s %10s %10s\n' "$FILES files, warm cache" "median s" "vs du"
+printf '%-44s %10.2f %10.2f\n' "heartbeat_exporter scan (one process)" "$ours" "$(awk -v a="$ours" -v b="$du" 'BEGIN{print a/b}')"
+printf '%-44s %10.2f %10.2f\n' "du -s --apparent-size" "$du" 1
+printf '%-44s %10.2f %10.2f\n' "find -type f | wc -l" "$find" "$(awk -v a="$find" -v b="$du" 'BEGIN{print a/b}')"
+printf '%-44s %10.2f\n' "background scan in the exporter (last)" "$scan_dur"
+printf '\n%-44s %10s %10s %10s\n' "scrape latency, 3000 scrapes each, in turn" "p50 ms" "p90 ms" "p99 ms"
+while read -r name p50 p90 _ p99; do
+  printf '%-44s %10s %10s %10s\n' "$name" "$p50" "$p90" "$p99"
+done <"$OUT/scrape.txt"
+echo "(scan found: $(cat "$OUT/scan.txt"); $(nproc) CPUs; details in $OUT/)"

@@ -1,0 +1,208 @@
+package collector
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+)
+
+// qtTree writes files (host path -> size) under a new root.
+func qtTree(t *testing.T, files map[string]int, mtime time.Time) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, size := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func newQuarantineTest(t *testing.T, root, yaml string) *quarantineCollector {
+	t.Helper()
+	cfg, err := config.Parse("test.yml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newQuarantineCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: Paths{Root: root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qc := c.(*quarantineCollector)
+	t.Cleanup(qc.Close)
+	return qc
+}
+
+// qtVolatile masks the scan's own time and duration.
+var qtVolatile = regexp.MustCompile(`(?m)^(heartbeat_quarantine_((last_scan_timestamp|scan_duration)_seconds|disk_bytes)\{[^}]*\}) .*$`)
+
+var qtPending = regexp.MustCompile(`scan_pending\{[^}]*\} 1`)
+
+func waitScanned(t *testing.T, c Collector) string {
+	t.Helper()
+	var text string
+	waitUntil(t, "the first quarantine scan", func() bool {
+		text, _ = collectText(t, &adapter{c: c})
+		return !qtPending.MatchString(text)
+	})
+	return qtVolatile.ReplaceAllString(text, "$1 <volatile>")
+}
+
+func TestQuarantineAmavisFolder(t *testing.T) {
+	mtime := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	root := qtTree(t, map[string]int{
+		"/var/lib/amavis/virusmails/a/spam-abcDEF012345.gz": 1000,
+		"/var/lib/amavis/virusmails/b/spam-bbcDEF012345.gz": 3000,
+		"/var/lib/amavis/virusmails/c/virus-cbcDEF012345":   5000,
+		"/var/lib/amavis/virusmails/c/badh-dbcDEF012345":    7,
+		"/var/lib/amavis/virusmails/README":                 10,
+	}, mtime)
+	older := filepath.Join(root, "/var/lib/amavis/virusmails/c/badh-dbcDEF012345")
+	if err := os.Chtimes(older, mtime.Add(-time.Hour), mtime.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..", filepath.Join(root, "/var/lib/amavis/virusmails/a/loop")); err != nil {
+		t.Fatal(err)
+	}
+	c := newQuarantineTest(t, root, `
+quarantine:
+  - {name: amavis, path: /var/lib/amavis/virusmails, classify: amavis}
+  - {name: absent, path: /var/spool/nothing-here}
+`)
+	got := waitScanned(t, c)
+	for _, want := range []string{
+		`heartbeat_quarantine_info{path="/var/lib/amavis/virusmails",quarantine="amavis"} 1`,
+		`heartbeat_quarantine_messages{category="spam",quarantine="amavis"} 2`,
+		`heartbeat_quarantine_bytes{category="spam",quarantine="amavis"} 4000`,
+		`heartbeat_quarantine_messages{category="virus",quarantine="amavis"} 1`,
+		`heartbeat_quarantine_messages{category="bad_header",quarantine="amavis"} 1`,
+		`heartbeat_quarantine_bytes{category="bad_header",quarantine="amavis"} 7`,
+		`heartbeat_quarantine_messages{category="unclassified",quarantine="amavis"} 1`,
+		`heartbeat_quarantine_messages{category="clean",quarantine="amavis"} 0`,
+		`heartbeat_quarantine_oldest_message_timestamp_seconds{quarantine="amavis"} 1.714554e+09`,
+		`heartbeat_quarantine_scan_pending{quarantine="amavis"} 0`,
+		`heartbeat_quarantine_scan_errors_total{quarantine="amavis"} 0`,
+		`heartbeat_quarantine_last_scan_timestamp_seconds{quarantine="amavis"} <volatile>`,
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("output lacks %s", want)
+		}
+	}
+	if strings.Contains(got, `quarantine="absent"`) {
+		t.Error("an absent quarantine is reported")
+	}
+	if !strings.Contains(got, `heartbeat_quarantine_disk_bytes{quarantine="amavis"} `) ||
+		strings.Contains(got, `heartbeat_quarantine_disk_bytes{quarantine="amavis"} 0`) {
+		t.Error("disk bytes missing or zero")
+	}
+}
+
+// Before the first scan finished, a scrape says so and serves no
+// numbers; it does not wait for the scan.
+func TestQuarantinePendingBeforeFirstScan(t *testing.T) {
+	root := qtTree(t, map[string]int{"/q/virus-x": 1}, time.Now())
+	s := &quarantineScanner{
+		cfg:    config.QuarantineConfig{Name: "q", Path: "/q", Interval: time.Hour},
+		dir:    filepath.Join(root, "q"),
+		logger: log.NewNopLogger(),
+	}
+	c := &quarantineCollector{scanners: []*quarantineScanner{s}}
+	text, err := collectText(t, &adapter{c: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `# HELP heartbeat_quarantine_info A configured quarantine folder that exists; path is the host path, as in the filesystem collector's path_info; always 1.
+# TYPE heartbeat_quarantine_info gauge
+heartbeat_quarantine_info{path="/q",quarantine="q"} 1
+# HELP heartbeat_quarantine_scan_pending 1 until the first background scan has finished (the other numbers are then left out), 0 after.
+# TYPE heartbeat_quarantine_scan_pending gauge
+heartbeat_quarantine_scan_pending{quarantine="q"} 1
+`
+	if text != want {
+		t.Errorf("before the first scan:\n%s\nwant\n%s", text, want)
+	}
+	s.scan(context.Background())
+	text, _ = collectText(t, &adapter{c: c})
+	if !strings.Contains(text, `heartbeat_quarantine_messages{category="unclassified",quarantine="q"} 1`) {
+		t.Errorf("after the scan:\n%s", text)
+	}
+}
+
+// A quarantine path that is not a folder is broken: an error (success
+// 0), counted, and no numbers.
+func TestQuarantineBrokenRoot(t *testing.T) {
+	root := qtTree(t, map[string]int{"/q": 5}, time.Now())
+	c := newQuarantineTest(t, root, "quarantine:\n  - {name: q, path: /q}\n")
+	var err error
+	var text string
+	waitUntil(t, "the scan", func() bool {
+		text, err = collectText(t, &adapter{c: c})
+		return err != nil
+	})
+	if !strings.Contains(text, `heartbeat_quarantine_scan_errors_total{quarantine="q"} 1`) || strings.Contains(text, "heartbeat_quarantine_messages") {
+		t.Errorf("broken root served:\n%s", text)
+	}
+}
+
+// A reload builds the new collector before closing the old one: a
+// quarantine whose configuration is the same keeps its scanner and last
+// result (no pending again); the last Close stops it.
+func TestQuarantineScannerSurvivesReload(t *testing.T) {
+	root := qtTree(t, map[string]int{"/q/virus-x": 3}, time.Now())
+	yaml := "quarantine:\n  - {name: q, path: /q, classify: amavis}\n"
+	first := newQuarantineTest(t, root, yaml)
+	waitScanned(t, first)
+	second := newQuarantineTest(t, root, yaml)
+	if second.scanners[0] != first.scanners[0] {
+		t.Fatal("the same configuration got a new scanner")
+	}
+	first.Close()
+	text, err := collectText(t, &adapter{c: second})
+	if err != nil || !strings.Contains(text, `heartbeat_quarantine_messages{category="virus",quarantine="q"} 1`) {
+		t.Errorf("after the old set closed: %v\n%s", err, text)
+	}
+	other := newQuarantineTest(t, root, "quarantine:\n  - {name: q, path: /q, classify: amavis, interval: 1m}\n")
+	if other.scanners[0] == second.scanners[0] {
+		t.Error("a changed configuration shares the old scanner")
+	}
+	second.Close()
+	other.Close()
+	sharedScanners.mu.Lock()
+	defer sharedScanners.mu.Unlock()
+	if n := len(sharedScanners.running); n != 0 {
+		t.Errorf("%d scanners still running after every collector closed", n)
+	}
+}
+
+// The demo's amavis quarantine: one level of subfolders, spam .gz files,
+// every preset category reported, an absent second quarantine left out.
+// (Disk bytes depend on the file system the test runs on: masked.)
+func TestQuarantineDemoGolden(t *testing.T) {
+	p := demoCopy(t)
+	setMtimes(t, filepath.Join(p.Root, "var"), time.Date(2024, 11, 14, 8, 0, 0, 0, time.UTC))
+	cfg, err := config.Load(filepath.Join(demo, "heartbeat.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newQuarantineCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.(Closer).Close()
+	tfGolden(t, filepath.Join("fixtures", "quarantine", "demo.out"), waitScanned(t, c))
+}

@@ -1,0 +1,285 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/proctrack"
+)
+
+func init() { registerCollector("services", true, newServicesCollector) }
+
+func serviceDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "service", name), help,
+		append([]string{"service"}, labels...), nil)
+}
+
+var (
+	serviceUpDesc        = serviceDesc("up", "1 if at least one process of the watched service runs, 0 if none (from the last background poll of /proc).")
+	serviceProcessesDesc = serviceDesc("processes", "Processes matching the watched service.")
+	serviceStartDesc     = serviceDesc("start_time_seconds", "Start time of the service's main (oldest matching) process, in seconds since the epoch; absent while down.")
+	serviceCPUDesc       = serviceDesc("cpu_seconds_total", "CPU time used by the service's processes, in seconds; processes that exited keep counting with the time last seen.", "mode")
+	serviceRSSDesc       = serviceDesc("resident_memory_bytes", "Resident memory of the service's processes, summed, in bytes.")
+	serviceRestartsDesc  = serviceDesc("restarts_total", "Times the service's main process was seen replaced (a new start time) or back after being down, since the exporter started.")
+	serviceUnitDesc      = serviceDesc("systemd_unit_active", "1 for the systemd unit's current ActiveState, 0 for the others (when the system bus answers).", "unit", "state")
+	serviceNRestartsDesc = serviceDesc("systemd_restarts_total", "NRestarts of the systemd unit: restarts systemd made under Restart= since the unit was last started by hand.", "unit")
+)
+
+// watchedService is one configured service and its state.
+type watchedService struct {
+	spec  proctrack.Spec
+	unit  string
+	state proctrack.Service
+	err   error // pidfile unreadable
+}
+
+// servicesCollector serves the state of a background poller of /proc; a
+// scrape never reads /proc itself.
+type servicesCollector struct {
+	logger     log.Logger
+	procPath   string
+	scanner    *proctrack.Scanner // nil until procPath could be opened
+	interval   time.Duration
+	useSystemd bool
+	systemd    proctrack.Systemd
+
+	mu          sync.Mutex
+	services    []*watchedService
+	scanErr     error
+	units       map[string]proctrack.UnitState // nil: no bus
+	loggedNoBus bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newServicesCollector(d Deps) (Collector, error) {
+	cfg := d.Config
+	if cfg == nil {
+		cfg = &config.Config{}
+	}
+	root, procPath := d.Paths.Root, d.Paths.Proc
+	if root == "" {
+		root = "/"
+	}
+	if procPath == "" {
+		procPath = "/proc"
+	}
+	c := &servicesCollector{
+		logger:   d.Logger,
+		interval: cfg.Services.PollInterval,
+		// The bus belongs to the host whose /proc is read; with a fixture
+		// tree (the demo, tests) its answers would describe another host.
+		useSystemd: filepath.Clean(procPath) == "/proc",
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	if c.interval <= 0 {
+		c.interval = config.DefaultServicesPollInterval
+	}
+	c.services = watchedServices(d.Logger, cfg.Services.Watch, root)
+	if len(c.services) == 0 {
+		close(c.done)
+		return c, nil
+	}
+	c.procPath = procPath
+	// The first poll runs before the first scrape, so that every service
+	// is reported, up or down, from the start.
+	c.poll()
+	go c.loop()
+	return c, nil
+}
+
+// watchedServices turns the configured services into specs, leaving out
+// the presets whose program is not installed (checked at start and at
+// each reload).
+func watchedServices(logger log.Logger, watch []config.ServiceConfig, root string) []*watchedService {
+	var out []*watchedService
+	for _, w := range watch {
+		if !installed(root, w.IfInstalled) {
+			_ = level.Debug(logger).Log("msg", "service not installed, not watched", "service", w.Name)
+			continue
+		}
+		ws := &watchedService{unit: w.Unit, spec: proctrack.Spec{
+			Name: w.Name, Process: w.Process, Exe: w.Exe, Cmdline: w.CmdlineRegexp(),
+		}}
+		if w.Pidfile != "" {
+			ws.spec.Pidfile = filepath.Join(root, w.Pidfile)
+		}
+		out = append(out, ws)
+	}
+	return out
+}
+
+// installed tells whether a preset's program is on the host; no paths
+// means a service the operator always wants watched.
+func installed(root string, paths []string) bool {
+	if len(paths) == 0 {
+		return true
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(filepath.Join(root, p)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *servicesCollector) loop() {
+	defer close(c.done)
+	defer c.systemd.Close()
+	t := time.NewTicker(c.interval)
+	defer t.Stop()
+	c.pollSystemd()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			c.poll()
+			c.pollSystemd()
+		}
+	}
+}
+
+// poll reads /proc once and updates every service. A /proc that cannot
+// be opened is the collector's error at each scrape, not a refused
+// config: it is tried again at the next poll.
+func (c *servicesCollector) poll() {
+	if c.scanner == nil {
+		scanner, err := proctrack.NewScanner(c.procPath)
+		if err != nil {
+			c.mu.Lock()
+			c.scanErr = fmt.Errorf("--path.procfs: %w", err)
+			c.mu.Unlock()
+			return
+		}
+		c.scanner = scanner
+	}
+	snap, err := c.scanner.Scan()
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.scanErr = err
+	if err != nil {
+		return
+	}
+	for _, ws := range c.services {
+		procs, err := snap.Match(&ws.spec)
+		ws.err = err
+		ws.state.Update(snap, procs, now)
+	}
+}
+
+// pollSystemd asks systemd about the units; no bus is not an error, it is
+// logged once at debug level.
+func (c *servicesCollector) pollSystemd() {
+	var units []string
+	for _, ws := range c.services {
+		if ws.unit != "" {
+			units = append(units, ws.unit)
+		}
+	}
+	if !c.useSystemd || len(units) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.interval)
+	defer cancel()
+	states, err := c.systemd.Query(ctx, units)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		if c.units != nil || !c.loggedNoBus {
+			_ = level.Debug(c.logger).Log("msg", "systemd not reachable, unit states left out", "err", err)
+			c.loggedNoBus = true
+		}
+		c.units = nil
+		return
+	}
+	c.units = states
+}
+
+// Close stops the poller.
+func (c *servicesCollector) Close() {
+	select {
+	case <-c.stop:
+	default:
+		close(c.stop)
+	}
+	<-c.done
+}
+
+func (c *servicesCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	if len(c.services) == 0 {
+		return ErrNoData
+	}
+	// Copy the last poll's state, so that a slow scrape does not hold up
+	// the poller.
+	c.mu.Lock()
+	scanErr, units := c.scanErr, c.units
+	services := make([]watchedService, len(c.services))
+	for i, ws := range c.services {
+		services[i] = *ws
+	}
+	c.mu.Unlock()
+	if scanErr != nil {
+		return scanErr
+	}
+	var errs []error
+	for i := range services {
+		ws := &services[i]
+		emitService(ch, ws, units)
+		if ws.err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", ws.spec.Name, ws.err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+func emitService(ch chan<- prometheus.Metric, ws *watchedService, units map[string]proctrack.UnitState) {
+	name, s := ws.spec.Name, ws.state
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name}, labels...)...)
+	}
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, append([]string{name}, labels...)...)
+	}
+	up := 0.0
+	if s.Up {
+		up = 1
+		gauge(serviceStartDesc, s.StartTime)
+	}
+	gauge(serviceUpDesc, up)
+	gauge(serviceProcessesDesc, float64(s.Processes))
+	gauge(serviceRSSDesc, float64(s.RSSBytes))
+	counter(serviceCPUDesc, s.UserCPU, "user")
+	counter(serviceCPUDesc, s.SystemCPU, "system")
+	counter(serviceRestartsDesc, float64(s.Restarts))
+	st, ok := units[ws.unit]
+	if ws.unit == "" || !ok {
+		return
+	}
+	for _, state := range proctrack.UnitStates {
+		v := 0.0
+		if state == st.ActiveState {
+			v = 1
+		}
+		gauge(serviceUnitDesc, v, ws.unit, state)
+	}
+	if st.HasRestarts {
+		counter(serviceNRestartsDesc, float64(st.NRestarts), ws.unit)
+	}
+}

@@ -1,0 +1,172 @@
+package walk
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
+)
+
+// collect walks root and returns the relative paths of the files seen.
+func collect(t *testing.T, root string, workers int) ([]string, Result) {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	res, err := Walk(context.Background(), root, workers, func(_ int, dir, name string, _ *unix.Stat_t) {
+		rel, _ := filepath.Rel(root, filepath.Join(dir, name))
+		mu.Lock()
+		seen = append(seen, rel)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(seen)
+	return seen, res
+}
+
+func write(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Symbolic links are not followed, a loop of them ends nowhere, and a
+// FIFO is skipped rather than opened (which would block the walk).
+func TestWalkSkipsLinksAndSpecialFiles(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	write(t, filepath.Join(root, "a", "one"))
+	write(t, filepath.Join(root, "a", "b", "two"))
+	write(t, filepath.Join(outside, "elsewhere"))
+	for link, target := range map[string]string{
+		"a/b/loop":    "../..", // back to root: a loop if followed
+		"a/self":      "self",  // a link to itself
+		"out":         outside, // a folder outside
+		"a/file-link": "one",   // a link to a counted file
+		"a/dangling":  "nowhere",
+	} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := unix.Mkfifo(filepath.Join(root, "a", "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 4} {
+		got, res := collect(t, root, workers)
+		if strings.Join(got, " ") != "a/b/two a/one" {
+			t.Errorf("%d workers: files %v, want a/b/two a/one only", workers, got)
+		}
+		if res.Dirs != 3 || res.Errors != 0 {
+			t.Errorf("%d workers: %+v, want 3 folders and no error", workers, res)
+		}
+	}
+}
+
+func TestWalkRootErrors(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Walk(context.Background(), filepath.Join(dir, "absent"), 2, func(int, string, string, *unix.Stat_t) {})
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("absent root: %v, want ErrNotExist", err)
+	}
+	write(t, filepath.Join(dir, "file"))
+	if _, err := Walk(context.Background(), filepath.Join(dir, "file"), 2, func(int, string, string, *unix.Stat_t) {}); err == nil {
+		t.Error("a file as root is not an error")
+	}
+	if err := os.Symlink(dir, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	// A root that is a link is followed (the links below it are not).
+	write(t, filepath.Join(dir, "sub", "f"))
+	write(t, filepath.Join(dir, "sub", "deeper", "g"))
+	if err := os.Symlink(filepath.Join(dir, "sub"), filepath.Join(dir, "sublink")); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	var mu sync.Mutex
+	if _, err := Walk(context.Background(), filepath.Join(dir, "sublink"), 2, func(_ int, _, name string, _ *unix.Stat_t) {
+		mu.Lock()
+		seen = append(seen, strings.Clone(name)) // name is borrowed
+		mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(seen)
+	if strings.Join(seen, " ") != "f g" {
+		t.Errorf("through a linked root: %v, want f g", seen)
+	}
+	if err := os.Symlink(filepath.Join(dir, "file"), filepath.Join(dir, "filelink")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Walk(context.Background(), filepath.Join(dir, "filelink"), 2, func(int, string, string, *unix.Stat_t) {}); err == nil {
+		t.Error("a link to a file as root is not an error")
+	}
+}
+
+func TestWalkCancelled(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "a", "f"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Walk(ctx, root, 2, func(int, string, string, *unix.Stat_t) {}); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// asNobodyEnv marks the re-executed test binary that runs as nobody.
+const asNobodyEnv = "HB_WALK_TEST_UNREADABLE_ROOT"
+
+// An unreadable folder is counted as an error and the walk goes on with
+// the rest. Root reads any folder whatever its mode, so as root the test
+// re-runs itself as user nobody.
+func TestWalkUnreadableFolderIsCountedAndSkipped(t *testing.T) {
+	root := os.Getenv(asNobodyEnv)
+	if root == "" {
+		root = t.TempDir()
+		write(t, filepath.Join(root, "readable", "f1"))
+		write(t, filepath.Join(root, "closed", "hidden"))
+		write(t, filepath.Join(root, "z", "f2"))
+		if err := os.Chmod(filepath.Join(root, "closed"), 0); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(filepath.Join(root, "closed"), 0o755) })
+		if os.Getuid() == 0 {
+			runAsNobody(t, root)
+			return
+		}
+	}
+	got, res := collect(t, root, 3)
+	if strings.Join(got, " ") != "readable/f1 z/f2" {
+		t.Errorf("files %v, want readable/f1 z/f2", got)
+	}
+	if res.Errors != 1 || len(res.First) != 1 || !errors.Is(res.First[0], fs.ErrPermission) {
+		t.Errorf("result %+v, want one permission error", res)
+	}
+}
+
+// runAsNobody runs this test again as user nobody on the tree made here.
+func runAsNobody(t *testing.T, root string) {
+	t.Helper()
+	// Let nobody through the temporary folder's 0700 parent.
+	for _, d := range []string{root, filepath.Dir(root)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.RerunAsNobody(t, "TestWalkUnreadableFolderIsCountedAndSkipped", asNobodyEnv+"="+root)
+	t.Log("ran as user nobody, since root reads folders of any mode")
+}
