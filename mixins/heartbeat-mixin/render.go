@@ -27,5 +27,8 @@ func Render(dir, override string) (map[string]string, error) {
 	if err := json.Unmarshal([]byte(out), &files); err != nil {
 		return nil, fmt.Errorf("rendering the mixin: %w", err)
 	}
+	for name := range files {
+		files[name] += "\n" // as jsonnet -S -m writes each file
+	}
 	return files, nil
 }
