@@ -8,6 +8,8 @@ set -euo pipefail
 # command -> Debian package
 declare -A tools=(
   [promtool]=prometheus
+  [prometheus]=prometheus
+  [prometheus-alertmanager]=prometheus-alertmanager
 )
 
 missing_pkgs=()
