@@ -109,7 +109,8 @@ func readRules(t *testing.T, path string) ruleGroups {
 // where it fires and one where it must not.
 func TestEveryAlertIsUnitTested(t *testing.T) {
 	type unitTests struct {
-		Tests []struct {
+		GroupEvalOrder []string `yaml:"group_eval_order"`
+		Tests          []struct {
 			AlertRuleTest []struct {
 				Alertname string           `yaml:"alertname"`
 				ExpAlerts []map[string]any `yaml:"exp_alerts"`
@@ -127,6 +128,15 @@ func TestEveryAlertIsUnitTested(t *testing.T) {
 		var u unitTests
 		if err := yaml.Unmarshal(raw, &u); err != nil {
 			t.Fatalf("%s: %v", path, err)
+		}
+		// Unnamed groups run in no fixed order: an alert would see this
+		// or the previous evaluation's recorded values, at random.
+		for _, file := range ruleFiles() {
+			for _, g := range readRules(t, file).Groups {
+				if !slices.Contains(u.GroupEvalOrder, g.Name) {
+					t.Errorf("%s: group_eval_order lacks %s", path, g.Name)
+				}
+			}
 		}
 		for _, tc := range u.Tests {
 			for _, a := range tc.AlertRuleTest {
