@@ -123,15 +123,23 @@ func awaitAlert(t *testing.T, alerts chan webhookAlert, want func(webhookAlert) 
 	}
 }
 
-func TestMixinEndToEnd(t *testing.T) {
-	prometheus := testenv.RequireTool(t, "prometheus", "prometheus")
-	alertmanager := testenv.RequireTool(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	exporter := startDemo(t)
-	dir := t.TempDir()
+// startWithConfig writes a Prometheus-style daemon's config file into dir
+// and starts it on a free loopback address, which it returns.
+func startWithConfig(t *testing.T, dir, configName, config, bin string, args ...string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	writeFile(t, filepath.Join(dir, configName), config)
+	startDaemon(t, "http://"+addr+"/-/ready", bin, append(args,
+		"--config.file="+filepath.Join(dir, configName),
+		"--web.listen-address="+addr)...)
+	return addr
+}
 
-	hook, alerts := webhookReceiver(t)
-	amAddr := freeAddr(t)
-	amConfig := fmt.Sprintf(`route:
+// startAlertmanager routes every alert to the webhook at hookURL, grouped
+// by alert name and mount point, with waits short enough for a test.
+func startAlertmanager(t *testing.T, bin, dir, hookURL string) string {
+	t.Helper()
+	config := fmt.Sprintf(`route:
   receiver: test
   group_by: [alertname, mountpoint]
   group_wait: 1s
@@ -142,16 +150,20 @@ receivers:
     webhook_configs:
       - url: %s/
         send_resolved: true
-`, hook.URL)
-	writeFile(t, filepath.Join(dir, "alertmanager.yml"), amConfig)
-	startDaemon(t, "http://"+amAddr+"/-/ready", alertmanager,
-		"--config.file="+filepath.Join(dir, "alertmanager.yml"),
-		"--storage.path="+filepath.Join(dir, "am"),
-		"--web.listen-address="+amAddr,
-		"--cluster.listen-address=")
+`, hookURL)
+	return startWithConfig(t, dir, "alertmanager.yml", config, bin,
+		"--storage.path="+filepath.Join(dir, "am"), "--cluster.listen-address=")
+}
 
+func TestMixinEndToEnd(t *testing.T) {
+	prometheus := testenv.RequireTool(t, "prometheus", "prometheus")
+	alertmanager := testenv.RequireTool(t, "prometheus-alertmanager", "prometheus-alertmanager")
+	exporter := startDemo(t)
+	dir := t.TempDir()
+
+	hook, alerts := webhookReceiver(t)
+	amAddr := startAlertmanager(t, alertmanager, dir, hook.URL)
 	writeRules(t, dir, renderMixin(t, fastRules+" + "+lowDisk))
-	promAddr := freeAddr(t)
 	promConfig := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -163,12 +175,8 @@ scrape_configs:
   - job_name: heartbeat
     static_configs: [{targets: ['%s']}]
 `, amAddr, exporter.addr)
-	writeFile(t, filepath.Join(dir, "prometheus.yml"), promConfig)
-	startDaemon(t, "http://"+promAddr+"/-/ready", prometheus,
-		"--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+promAddr,
-		"--web.enable-lifecycle")
+	promAddr := startWithConfig(t, dir, "prometheus.yml", promConfig, prometheus,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.enable-lifecycle")
 
 	isLowDiskOnRoot := func(a webhookAlert) bool {
 		return a.Labels["alertname"] == "HeartbeatFilesystemAlmostOutOfSpace" && a.Labels["mountpoint"] == "/"
