@@ -5,6 +5,9 @@ local g = import 'lib.libsonnet';
   local sel = g.sel,
   local t = g.target,
   local ts = g.timeseries,
+  // A table of an info metric's labels, one row per series.
+  local info(title, expr) = g.table(title, 'none', [t(expr, instant=true)],
+                                    transformations=[{ id: 'labelsToFields', options: {} }], w=12, h=6),
 
   grafanaDashboards+:: {
     'heartbeat-host.json': g.dashboard(c, 'heartbeat-host', 'Heartbeat / Host detail', [
@@ -84,6 +87,87 @@ local g = import 'lib.libsonnet';
       ts('Collector and textfile errors', 'short', [
         t('1 - heartbeat_scrape_collector_success{%s}' % sel, '{{collector}} failing'),
         t('heartbeat_textfile_scrape_error{%s}' % sel, 'textfile error'),
+      ]),
+
+      // Everything else the exporter knows about the host, less often looked at.
+      info('Modules', 'heartbeat_module_info{%s}' % sel),
+      info('Packages', 'heartbeat_module_package_info{%s}' % sel),
+      info('clamd', 'heartbeat_clamd_info{%s}' % sel),
+      info('Host', 'heartbeat_node_info{%s}' % sel),
+      info('Virtualization', 'heartbeat_virtualization_info{%s}' % sel),
+      info('Exporter', 'heartbeat_exporter_build_info{%s}' % sel),
+      info('systemd units', 'heartbeat_service_systemd_unit_active{%s} == 1' % sel),
+      ts('Database versions', 'none', [
+        t('heartbeat_module_database_version{%s}' % sel, '{{module}} {{database}}'),
+        t('heartbeat_module_functionality_level{%s}' % sel, '{{module}} {{database}} functionality level'),
+      ]),
+      ts('Database build age', 's', [
+        t('time() - heartbeat_module_database_build_timestamp_seconds{%s}' % sel, '{{module}} {{database}}'),
+        t('time() - heartbeat_clamd_database_timestamp_seconds{%s}' % sel, '{{module}} loaded by clamd'),
+      ]),
+      ts('Package age', 's', [
+        t('time() - heartbeat_module_package_last_update_timestamp_seconds{%s}' % sel, '{{package}}'),
+      ]),
+      ts('Definition update results', 's', [
+        t('time() - heartbeat_module_update_last_success_timestamp_seconds{%s}' % sel, '{{module}} since last success'),
+        t('time() - heartbeat_module_update_last_failure_timestamp_seconds{%s}' % sel, '{{module}} since last failure'),
+      ]),
+      ts('clamd up', 'short', [
+        t('heartbeat_clamd_up{%s}' % sel, '{{module}}'),
+      ]),
+      ts('clamd memory', 'bytes', [
+        t('heartbeat_clamd_memory_bytes{%s}' % sel, '{{module}} {{kind}}'),
+      ]),
+      ts('Service processes', 'short', [
+        t('heartbeat_service_processes{%s}' % sel, '{{service}}'),
+      ]),
+      ts('Service uptime', 's', [
+        t('time() - heartbeat_service_start_time_seconds{%s}' % sel, '{{service}}'),
+      ]),
+      ts('systemd restarts', 'short', [
+        t('increase(heartbeat_service_systemd_restarts_total{%s}[1h])' % sel, '{{service}} {{unit}}'),
+      ], description='NRestarts increase in the hour before each point.'),
+      ts('Core file bytes', 'bytes', [
+        t('heartbeat_core_file_bytes{%s}' % sel, '{{dir}}'),
+        t('time() - heartbeat_core_file_newest_timestamp_seconds{%s}' % sel, '{{dir}} newest age (s)'),
+      ]),
+      ts('Quarantine apparent size', 'bytes', [
+        t('heartbeat_quarantine_bytes{%s}' % sel, '{{quarantine}} {{category}}'),
+      ]),
+      ts('Quarantine scans', 's', [
+        t('time() - heartbeat_quarantine_last_scan_timestamp_seconds{%s}' % sel, '{{quarantine}} since last scan'),
+        t('heartbeat_quarantine_scan_duration_seconds{%s}' % sel, '{{quarantine}} scan duration'),
+      ]),
+      ts('Quarantine scan problems', 'short', [
+        t('increase(heartbeat_quarantine_scan_errors_total{%s}[1h])' % sel, '{{quarantine}} errors in the hour'),
+        t('heartbeat_quarantine_scan_pending{%s}' % sel, '{{quarantine}} first scan pending'),
+      ]),
+      ts('Log reading', 'Bps', [
+        t('sum by (log) (rate(heartbeat_log_read_bytes_total{%s}[$__rate_interval]))' % sel, '{{log}}'),
+      ]),
+      ts('Log lines truncated and log age', 'short', [
+        t('sum by (log) (increase(heartbeat_log_lines_truncated_total{%s}[1h]))' % sel, '{{log}} truncated lines in the hour'),
+        t('time() - heartbeat_log_last_read_timestamp_seconds{%s}' % sel, '{{log}} seconds since last read'),
+      ]),
+      ts('Own log rules', 'short', [
+        t('sum by (log, rule) (rate(heartbeat_log_rule_matches_total{%s}[$__rate_interval])) * 60' % sel, '{{log}} {{rule}}'),
+      ], description='Matches a minute of the operator\'s own log rules.'),
+      ts('Filesystem free and stuck', 'bytes', [
+        t('heartbeat_filesystem_free_bytes{%s}' % sel, '{{mountpoint}} free (root included)'),
+        t('heartbeat_filesystem_stuck{%s}' % sel, '{{mountpoint}} stuck (1)'),
+      ]),
+      ts('Memory free and security', 'bytes', [
+        t('heartbeat_memory_free_bytes{%s}' % sel, 'free'),
+        t('heartbeat_selinux_enabled{%s}' % sel, 'SELinux enabled (1)'),
+        t('heartbeat_apparmor_enabled{%s}' % sel, 'AppArmor enabled (1)'),
+        t('heartbeat_apparmor_profiles{%s}' % sel, 'AppArmor profiles {{mode}}'),
+        t('heartbeat_time_zone_offset_seconds{%s}' % sel, 'time zone offset (s)'),
+      ]),
+      ts('Exporter', 'short', [
+        t('heartbeat_exporter_config_last_reload_successful{%s}' % sel, 'last reload successful'),
+        t('time() - heartbeat_exporter_config_last_reload_success_timestamp_seconds{%s}' % sel, 'seconds since last reload'),
+        t('increase(heartbeat_exporter_scrapes_rejected_total{%s}[1h])' % sel, 'scrapes rejected in the hour'),
+        t('time() - heartbeat_textfile_mtime_seconds{%s}' % sel, '{{file}} age (s)'),
       ]),
     ], multiInstance=false),
   },

@@ -36,7 +36,12 @@ local g = import 'lib.libsonnet';
       ]),
       ts('Snapshot age', 's', [
         t('time() - heartbeat_snf_snapshot_basetime_timestamp_seconds{%s}' % sel, '{{instance}} {{node}}'),
+        t('heartbeat_snf_snapshot_elapsed_seconds{%s}' % sel, '{{instance}} {{node}} elapsed'),
+        t('time() - heartbeat_snf_rulebase_update_timestamp_seconds{%s}' % sel, '{{instance}} {{node}} since update'),
       ]),
+      ts('Top rules', 'short', [
+        t('topk(10, sum by (instance, node, rule) (rate(heartbeat_snf_rule_hits_total{%s}[$__rate_interval]))) * 60' % sel, '{{instance}} {{node}} rule {{rule}}'),
+      ], description='Hits a minute of the ten busiest rules (when the rule histogram is enabled).'),
     ]),
   },
 }
