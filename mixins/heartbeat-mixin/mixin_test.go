@@ -215,3 +215,44 @@ func TestDashboardStructure(t *testing.T) {
 		}
 	}
 }
+
+// TestUnitTestsCatchChangedThresholds renders the mixin with one threshold
+// moved and expects the unit tests of that alert to fail: they pin the
+// thresholds, not just that something fires.
+func TestUnitTestsCatchChangedThresholds(t *testing.T) {
+	promtool := testenv.RequireTool(t, "promtool", "prometheus")
+	for _, m := range []struct{ override, tests string }{
+		{`{ _config+:: { serviceRestartThreshold: 2 } }`, "services.yaml"},
+		{`{ _config+:: { fsSpaceAvailableWarningThreshold: 4 } }`, "filesystem.yaml"},
+		{`{ _config+:: { definitionsMaxAgeSeconds: 180000 } }`, "modules.yaml"},
+	} {
+		files, err := Render(".", m.override)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The unit tests name the rules as ../../../alerts/*.yaml.
+		root := t.TempDir()
+		testsDir := filepath.Join(root, "mixins", "heartbeat-mixin", "tests")
+		for _, dir := range []string{testsDir, filepath.Join(root, "alerts")} {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, name := range []string{"alerts/alerts.yaml", "alerts/rules.yaml"} {
+			if err := os.WriteFile(filepath.Join(root, name), []byte(files[name]), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		raw, err := os.ReadFile(filepath.Join("tests", m.tests))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(testsDir, m.tests), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(promtool, "test", "rules", filepath.Join(testsDir, m.tests)).CombinedOutput()
+		if err == nil {
+			t.Errorf("tests/%s still pass with %s:\n%s", m.tests, m.override, out)
+		}
+	}
+}
