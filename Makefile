@@ -12,7 +12,7 @@ DEMO_ADDR ?= 127.0.0.1:10025
 FUZZTIME  ?= 15s
 GOFILES    = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*')
 
-.PHONY: all build test lint fmt-check vet staticcheck unit demo fuzz bench bench-textfile bench-quarantine bench-services clean
+.PHONY: all build test lint fmt-check vet staticcheck unit demo fuzz bench bench-textfile bench-quarantine bench-services mixin mixin-check bench-rules clean
 
 all: build
 
@@ -64,6 +64,19 @@ bench-quarantine:
 
 bench-services:
 	./bench/services-vs-process-exporter.sh
+
+# Renders the mixin into alerts/alerts.yaml, alerts/rules.yaml and
+# dashboards/*.json (checked in; mixin-check, part of `go test ./...`,
+# fails when they are stale).
+mixin:
+	$(GO) tool jsonnet -S -c -m . mixins/heartbeat-mixin/render.jsonnet
+
+mixin-check:
+	$(GO) test -count=1 ./mixins/heartbeat-mixin/
+
+# Rule evaluation cost over a simulated fleet of 500 gateways.
+bench-rules:
+	./bench/rules-fleet.sh
 
 clean:
 	rm -f $(BIN)

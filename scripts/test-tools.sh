@@ -11,6 +11,7 @@ declare -A tools=(
   [clamd]=clamav-daemon [sigtool]=clamav
   [prometheus]=prometheus
   [prometheus-pushgateway]=prometheus-pushgateway
+  [prometheus-alertmanager]=prometheus-alertmanager
 )
 
 missing_pkgs=()

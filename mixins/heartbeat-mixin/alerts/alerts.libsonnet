@@ -1,0 +1,5 @@
+(import 'exporter.libsonnet') +
+(import 'filesystem.libsonnet') +
+(import 'modules.libsonnet') +
+(import 'services.libsonnet') +
+(import 'mailflow.libsonnet')

@@ -1,0 +1,4 @@
+(import 'fleet.libsonnet') +
+(import 'host.libsonnet') +
+(import 'mailflow.libsonnet') +
+(import 'snf.libsonnet')
