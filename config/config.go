@@ -30,6 +30,7 @@ type Config struct {
 	Node       NodeConfig       `yaml:"node"`
 	Filesystem FilesystemConfig `yaml:"filesystem"`
 	Textfile   TextfileConfig   `yaml:"textfile"`
+	Logs       []LogConfig      `yaml:"logs"`
 }
 
 // NodeConfig sets the identity exported on heartbeat_node_info, the
@@ -80,6 +81,7 @@ func (c *Config) applyDefaults() {
 	if c.Textfile.MaxFileSize == 0 {
 		c.Textfile.MaxFileSize = DefaultTextfileMaxSize
 	}
+	c.applyLogDefaults()
 }
 
 // validate returns one FieldError per problem, each naming the field by its
@@ -114,6 +116,7 @@ func (c *Config) validate() []FieldError {
 	if c.Filesystem.StatTimeout < 0 || c.Filesystem.StatTimeout > time.Minute {
 		add("filesystem.stat_timeout", "must be between 0s and 1m, got %s", c.Filesystem.StatTimeout)
 	}
+	errs = append(errs, c.validateLogs()...)
 	return errs
 }
 
@@ -153,7 +156,7 @@ func (c *Config) FilesystemPaths() []string {
 // sourceDirs lists folders other collectors read from. Sections added by
 // later collectors contribute here so their disks are watched by default.
 func (c *Config) sourceDirs() []string {
-	return append([]string(nil), c.Textfile.Directories...)
+	return append(append([]string(nil), c.Textfile.Directories...), c.logDirs()...)
 }
 
 func sortedKeys(m map[string]string) []string {
