@@ -71,11 +71,9 @@ func (s StateStore) Save(st State) error {
 	return syncDir(s.Dir)
 }
 
-// Writable checks the folder exists (creating it) and takes a file.
+// Writable checks the folder exists and takes a file. It does not create
+// the folder: that is the service manager's job (systemd StateDirectory=).
 func (s StateStore) Writable() error {
-	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-		return err
-	}
 	tmp, err := os.CreateTemp(s.Dir, ".probe-*")
 	if err != nil {
 		return err

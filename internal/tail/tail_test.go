@@ -210,6 +210,9 @@ func TestRestartWithRotationWhileDown(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "mail.log")
 			store := StateStore{Dir: filepath.Join(dir, "state")}
+			if err := os.Mkdir(store.Dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
 			if err := store.Writable(); err != nil {
 				t.Fatal(err)
 			}
