@@ -70,6 +70,9 @@ type compiled struct {
 	fixed   []Label
 	from    []*capture
 	static  int // series id when the rule has no capture labels
+	// byValue maps a captured value straight to its series id when the
+	// rule has one allow-listed capture: no allocation per match.
+	byValue map[string]int
 	matchFn func([]byte) bool
 }
 
@@ -124,6 +127,13 @@ func (e *Engine) compile(r Rule) (*compiled, error) {
 		c.static = e.id(Series{Counter: r.Counter, Labels: c.fixed})
 	} else {
 		e.preRegister(c)
+	}
+	if len(c.from) == 1 && c.from[0].allow != nil {
+		c.byValue = map[string]int{}
+		for raw, v := range c.from[0].allow {
+			labels := append(append([]Label(nil), c.fixed...), Label{c.from[0].spec.Label, v})
+			c.byValue[raw] = e.id(Series{Counter: r.Counter, Labels: sortLabels(labels)})
+		}
 	}
 	return c, nil
 }
@@ -238,6 +248,14 @@ func (e *Engine) Match(line []byte, d *Delta) {
 		m := c.re.FindSubmatchIndex(line)
 		if m == nil {
 			continue
+		}
+		if c.byValue != nil {
+			if a := m[2*c.from[0].index]; a >= 0 {
+				if id, ok := c.byValue[string(line[a:m[2*c.from[0].index+1]])]; ok {
+					d.add(id)
+					continue
+				}
+			}
 		}
 		d.add(e.id(c.series(line, m)))
 	}
