@@ -8,7 +8,9 @@ package logrules
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -64,12 +66,12 @@ func (s Series) Key() string {
 }
 
 type compiled struct {
-	rule    Rule
-	re      *regexp.Regexp
-	need    [][]byte // the line must contain one of these (empty: no prefilter)
-	fixed   []Label
-	from    []*capture
-	static  int // series id when the rule has no capture labels
+	rule   Rule
+	re     *regexp.Regexp
+	need   [][]byte // the line must contain one of these (empty: no prefilter)
+	fixed  []Label
+	from   []*capture
+	static int // series id when the rule has no capture labels
 	// byValue maps a captured value straight to its series id when the
 	// rule has one allow-listed capture: no allocation per match.
 	byValue map[string]int
@@ -113,7 +115,7 @@ func (e *Engine) compile(r Rule) (*compiled, error) {
 		return nil, err
 	}
 	c := &compiled{rule: r, re: re, need: requiredLiterals(r.Regex), matchFn: r.match}
-	for _, name := range sortedKeys(r.Labels) {
+	for _, name := range slices.Sorted(maps.Keys(r.Labels)) {
 		c.fixed = append(c.fixed, Label{name, r.Labels[name]})
 	}
 	for _, lf := range r.LabelFrom {
@@ -180,7 +182,7 @@ func (e *Engine) preRegister(c *compiled) {
 		}
 		var next [][]Label
 		for _, base := range combos {
-			for _, v := range sortedSet(values) {
+			for _, v := range slices.Sorted(maps.Keys(values)) {
 				next = append(next, append(append([]Label(nil), base...), Label{cp.spec.Label, v}))
 			}
 		}
@@ -308,22 +310,4 @@ func (cp *capture) value(v string) string {
 func sortLabels(l []Label) []Label {
 	sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
 	return l
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func sortedSet(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,7 +2,8 @@ package logrules
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 )
 
 // Counter names the presets feed (see coord/metrics.md for the contract).
@@ -103,10 +104,5 @@ func Preset(name string) ([]Rule, error) {
 
 // PresetNames lists the presets, sorted.
 func PresetNames() []string {
-	names := make([]string, 0, len(presets))
-	for n := range presets {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(presets))
 }

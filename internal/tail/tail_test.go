@@ -104,30 +104,23 @@ func TestRenameAndCreate(t *testing.T) {
 	wantCount(t, r, 9)
 }
 
+// TestCopyTruncate: the copy is cut to 0 and written again, shorter than
+// the old offset, or longer before the next poll (seen by the fingerprint).
 func TestCopyTruncate(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mail.log")
-	appendTo(t, path, numbered(0, 10))
-	r := newReader(t, path, Options{}, nil)
-	r.poll()
-	if err := os.Truncate(path, 0); err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct{ before, after int }{{10, 2}, {2, 10}} {
+		t.Run(fmt.Sprintf("%d-then-%d", tc.before, tc.after), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "mail.log")
+			appendTo(t, path, numbered(0, tc.before))
+			r := newReader(t, path, Options{}, nil)
+			r.poll()
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+			appendTo(t, path, numbered(100, 100+tc.after))
+			r.poll()
+			wantCount(t, r, tc.before+tc.after)
+		})
 	}
-	appendTo(t, path, numbered(10, 12)) // shorter than before
-	r.poll()
-	wantCount(t, r, 12)
-}
-
-func TestCopyTruncateRegrownPastOffset(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mail.log")
-	appendTo(t, path, numbered(0, 2))
-	r := newReader(t, path, Options{}, nil)
-	r.poll()
-	if err := os.Truncate(path, 0); err != nil {
-		t.Fatal(err)
-	}
-	appendTo(t, path, numbered(100, 110)) // longer than the old offset before the next poll
-	r.poll()
-	wantCount(t, r, 12)
 }
 
 func TestDeletedAndRecreated(t *testing.T) {
