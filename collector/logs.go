@@ -404,6 +404,9 @@ func (s *logSource) round() (more bool) {
 		if _, ok := f.State(); ok {
 			s.markSeen()
 		}
+		if !f.IsOpen() && path != s.plainPath() {
+			delete(s.followers, path) // a glob match gone for good
+		}
 	}
 	s.setErr(strings.Join(errs, "; "))
 	return more
@@ -433,6 +436,14 @@ func (s *logSource) savedState(path string) *tail.State {
 	return st
 }
 
+// plainPath is the file of a configured path without glob characters, or "".
+func (s *logSource) plainPath() string {
+	if strings.ContainsAny(s.cfg.Path, "*?[") {
+		return ""
+	}
+	return filepath.Join(s.root, s.cfg.Path)
+}
+
 // files lists the files of the configured path: the path itself, or the
 // glob's current matches, plus the files already followed (a rotated-away
 // glob match is read to its end).
@@ -442,8 +453,8 @@ func (s *logSource) files() []string {
 	for p := range s.followers {
 		set[p] = true
 	}
-	if !strings.ContainsAny(s.cfg.Path, "*?[") {
-		set[pattern] = true
+	if plain := s.plainPath(); plain != "" {
+		set[plain] = true
 	} else {
 		matches, _ := filepath.Glob(pattern)
 		for _, m := range matches {

@@ -117,6 +117,9 @@ func (f *Follower) State() (st State, ok bool) {
 		Fingerprint: f.fp.sum, FingerprintLen: f.fp.n, Offset: f.committed}, true
 }
 
+// IsOpen says whether a file is open (false while the path is absent).
+func (f *Follower) IsOpen() bool { return f.file != nil }
+
 // Close releases the open file.
 func (f *Follower) Close() {
 	if f.file != nil {
@@ -301,7 +304,16 @@ func (f *Follower) flushPartial(fn LineFunc) {
 func (f *Follower) checkRotation(fn LineFunc) (bool, error) {
 	fi, err := os.Stat(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil // renamed or deleted, nothing new yet: keep the old one
+		// Renamed, nothing new yet: keep the old file, the daemon may still
+		// write to it. Deleted and read to its end: let it go, or its disk
+		// space would stay taken until the path comes back.
+		if own, err := f.file.Stat(); err == nil && isDeleted(own) {
+			f.flushPartial(fn)
+			last, _ := f.State()
+			f.saved = &last // what State reports until the path comes back
+			f.Close()
+		}
+		return false, nil
 	}
 	if err != nil {
 		return false, err

@@ -132,6 +132,9 @@ func TestDeletedAndRecreated(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.poll() // nothing there: no error, nothing read
+	if r.f.IsOpen() {
+		t.Fatal("the deleted file is still held open")
+	}
 	appendTo(t, path, numbered(3, 7))
 	r.poll()
 	wantCount(t, r, 7)
