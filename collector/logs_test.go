@@ -185,3 +185,31 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestLogsCollectorGlob: every plain file the glob matches is read, under
+// one log label; compressed rotated files are not.
+func TestLogsCollectorGlob(t *testing.T) {
+	lt := newLogsTest(t, "beginning")
+	dir := filepath.Dir(lt.log)
+	cfg, err := config.Parse("t.yml", []byte("logs:\n  - path: /var/log/*.log*\n    presets: [errors]\n    start_at: beginning\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lt.cfg = cfg
+	for name, content := range map[string]string{
+		"a.log":      "x error\nfine\n",
+		"b.log":      "FATAL: y\n",
+		"a.log.2.gz": "error error error\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := lt.start(t)
+	if v := value(t, a, `heartbeat_log_errors_total{log="/var/log/*.log*"}`); v != 2 {
+		t.Fatalf("errors = %v, want 2 (the .gz file left alone)", v)
+	}
+	if v := value(t, a, `heartbeat_log_lines_total{log="/var/log/*.log*"}`); v != 3 {
+		t.Fatalf("lines = %v, want 3", v)
+	}
+}
