@@ -377,9 +377,10 @@ func (s *logSource) loop(quit, done chan struct{}) {
 
 // catchUp reads what is there before the collector is first scraped, so
 // that the first scrape already serves it (and the demo is deterministic).
+// One round only (up to 64 MiB a file): a big backlog must not hold up
+// the start or a reload; the background loop reads the rest.
 func (s *logSource) catchUp() {
-	for s.round() {
-	}
+	s.round()
 	s.commit(true)
 }
 

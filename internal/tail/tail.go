@@ -188,13 +188,16 @@ func (f *Follower) open() error {
 
 // resume reopens the saved file: at path if it is still there, else under
 // a rotated name; ok is false when it is nowhere (start the path from 0).
+// A rotated file is recognised by its identity, or, when copytruncate made
+// it a copy with a new inode, by the fingerprint of its head alone (only
+// when that fingerprint covers enough bytes to be unique).
 func (f *Follower) resume(st State) (bool, error) {
-	for _, name := range append([]string{f.path}, RotatedNames(f.path)...) {
+	for i, name := range append([]string{f.path}, RotatedNames(f.path)...) {
 		file, err := os.Open(name)
 		if err != nil {
 			continue
 		}
-		if f.sameFile(file, st) {
+		if f.sameFile(file, st, i > 0) {
 			return true, f.adopt(file, st.Offset)
 		}
 		_ = file.Close()
@@ -202,13 +205,18 @@ func (f *Follower) resume(st State) (bool, error) {
 	return false, nil
 }
 
-func (f *Follower) sameFile(file *os.File, st State) bool {
+// minCopyFingerprint is the head length below which a copy is not
+// trusted to be the saved file.
+const minCopyFingerprint = 256
+
+func (f *Follower) sameFile(file *os.File, st State, copyOK bool) bool {
 	fi, err := file.Stat()
-	if err != nil {
+	if err != nil || fi.Size() < st.Offset {
 		return false
 	}
 	id := fileIdentity(fi)
-	if id.dev != st.Dev || id.ino != st.Inode || fi.Size() < st.Offset {
+	sameInode := id.dev == st.Dev && id.ino == st.Inode
+	if !sameInode && !(copyOK && st.FingerprintLen >= minCopyFingerprint) {
 		return false
 	}
 	fp, err := fingerprintOf(file, st.FingerprintLen)

@@ -244,6 +244,33 @@ func TestRestartWithRotationWhileDown(t *testing.T) {
 	}
 }
 
+// TestRestartWithCopyTruncateWhileDown: the copy (a new inode) is found by
+// its fingerprint, its remainder read, then the truncated file from 0.
+func TestRestartWithCopyTruncateWhileDown(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendTo(t, path, numbered(0, 40)) // more than minCopyFingerprint bytes
+	first := newReader(t, path, Options{}, nil)
+	first.poll()
+	st, _ := first.f.State()
+	first.f.Close()
+	appendTo(t, path, numbered(40, 45))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".1", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path, numbered(45, 48))
+	second := newReader(t, path, Options{StartAtEnd: true}, &st)
+	second.poll()
+	wantCount(t, &reader{lines: append(first.lines, second.lines...)}, 48)
+}
+
 func TestRestartSameFileResumes(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "mail.log")
