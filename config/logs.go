@@ -119,8 +119,13 @@ func (c *Config) validateLogs() []FieldError {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	labelSets := map[string]string{} // counter -> label names
+	paths := map[string]bool{}
 	for i, l := range c.Logs {
 		at := fmt.Sprintf("logs[%d]", i)
+		if paths[l.Path] {
+			add(at+".path", "%q is listed twice; give one entry all its presets and rules", l.Path)
+		}
+		paths[l.Path] = true
 		if msg := checkAbsPath(l.Path); msg != "" {
 			add(at+".path", "%s", msg)
 		} else if _, err := filepath.Match(l.Path, ""); err != nil {

@@ -26,6 +26,7 @@ func TestLogsDefaultAndDefaults(t *testing.T) {
 
 func TestLogsValidation(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
+		{"logs: [{path: /x}, {path: /x}]", "logs[1].path: \"/x\" is listed twice"},
 		{"logs: [{path: var/log/x}]", "logs[0].path: path \"var/log/x\" is not absolute"},
 		{"logs: [{path: /x, presets: [nope]}]", "logs[0].presets[0]: unknown preset \"nope\""},
 		{"logs: [{path: /x, start_at: middle}]", "logs[0].start_at: must be"},
