@@ -179,11 +179,27 @@ func (f *Follower) open() error {
 	}
 	start := int64(0)
 	if first && f.saved == nil && f.opts.StartAtEnd {
-		if fi, err := file.Stat(); err == nil {
-			start = fi.Size()
-		}
+		start = f.lastLineStart(file)
 	}
 	return f.adopt(file, start)
+}
+
+// lastLineStart is where "the end" of a file is for start_at end: after
+// its last newline, so that a line being written is counted whole once
+// complete (the file's size if no newline is within MaxLineBytes).
+func (f *Follower) lastLineStart(file *os.File) int64 {
+	fi, err := file.Stat()
+	if err != nil {
+		return 0
+	}
+	size := fi.Size()
+	window := min(size, int64(f.opts.MaxLineBytes))
+	tail := make([]byte, window)
+	n, _ := file.ReadAt(tail, size-window)
+	if i := bytes.LastIndexByte(tail[:n], '\n'); i >= 0 {
+		return size - window + int64(i) + 1
+	}
+	return size
 }
 
 // resume reopens the saved file: at path if it is still there, else under

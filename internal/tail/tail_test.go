@@ -80,6 +80,19 @@ func TestStartAtEndSkipsOldLinesOnly(t *testing.T) {
 	wantCount(t, r, 3)
 }
 
+func TestStartAtEndCountsTheLineBeingWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendTo(t, path, numbered(0, 5)+"being wri")
+	r := newReader(t, path, Options{StartAtEnd: true}, nil)
+	r.poll()
+	appendTo(t, path, "tten\n")
+	r.poll()
+	wantCount(t, r, 1)
+	if r.lines[0] != "being written" {
+		t.Fatalf("got %q", r.lines[0])
+	}
+}
+
 func TestNotYetExistingFileIsReadWhole(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mail.log")
 	r := newReader(t, path, Options{StartAtEnd: true}, nil)
