@@ -137,15 +137,15 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 		if !snap.seen {
 			continue // absent so far: quiet
 		}
-		log := s.cfg.Path
-		ch <- prometheus.MustNewConstMetric(logReadBytesDesc, prometheus.CounterValue, float64(snap.bytes), log)
-		ch <- prometheus.MustNewConstMetric(logLinesDesc, prometheus.CounterValue, float64(snap.lines), log)
-		ch <- prometheus.MustNewConstMetric(logTruncatedDesc, prometheus.CounterValue, float64(snap.truncated), log)
+		name := s.cfg.Path
+		ch <- prometheus.MustNewConstMetric(logReadBytesDesc, prometheus.CounterValue, float64(snap.bytes), name)
+		ch <- prometheus.MustNewConstMetric(logLinesDesc, prometheus.CounterValue, float64(snap.lines), name)
+		ch <- prometheus.MustNewConstMetric(logTruncatedDesc, prometheus.CounterValue, float64(snap.truncated), name)
 		if !snap.lastRead.IsZero() {
-			ch <- prometheus.MustNewConstMetric(logLastReadDesc, prometheus.GaugeValue, float64(snap.lastRead.UnixNano())/1e9, log)
+			ch <- prometheus.MustNewConstMetric(logLastReadDesc, prometheus.GaugeValue, float64(snap.lastRead.UnixNano())/1e9, name)
 		}
 		for i, series := range snap.series {
-			familyOf(families, series, log).add(series, log, snap.counts[i])
+			familyOf(families, series).add(series, name, snap.counts[i])
 		}
 	}
 	for _, name := range sortedFamilyNames(families) {
@@ -173,7 +173,7 @@ type ruleFamily struct {
 	labels map[string][]string
 }
 
-func familyOf(families map[string]*ruleFamily, s logrules.Series, log string) *ruleFamily {
+func familyOf(families map[string]*ruleFamily, s logrules.Series) *ruleFamily {
 	if f, ok := families[s.Counter]; ok {
 		return f
 	}
@@ -194,13 +194,13 @@ func familyOf(families map[string]*ruleFamily, s logrules.Series, log string) *r
 	return f
 }
 
-func (f *ruleFamily) add(s logrules.Series, log string, v uint64) {
+func (f *ruleFamily) add(s logrules.Series, logName string, v uint64) {
 	var values []string
 	for _, l := range s.Labels {
 		values = append(values, l.Value)
 	}
 	if logrules.PerLog(s.Counter) {
-		values = append(values, log)
+		values = append(values, logName)
 	}
 	if len(values) != len(f.names) {
 		return // config validation keeps label names equal per counter
