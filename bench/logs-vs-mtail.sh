@@ -53,6 +53,7 @@ $MTAIL >"$OUT/mtail.json" 2>"$OUT/mtail.err"
 $GREP >"$OUT/grep.txt"
 echo "file: $LOG, $((BYTES / 1024 / 1024)) MiB, $LINES lines"
 echo "ours: $(tr '\n' ';' <"$OUT/ours.txt" | cut -c1-400)"
+echo "mtail: $(jq -c '[to_entries[] | .key as $k | .value[].LabelValues[] | "\($k){\(.Labels // [] | join(","))} \(.Value.Value)"]' "$OUT/mtail.json")"
 echo "grep matching lines: $(cat "$OUT/grep.txt")"
 
 hyperfine --runs "$RUNS" --warmup 1 --export-json "$OUT/hyperfine.json" \
