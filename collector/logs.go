@@ -127,6 +127,7 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 	if len(c.sources) == 0 {
 		return ErrNoData
 	}
+	c.activate()
 	families := map[string]*ruleFamily{}
 	var broken []string
 	for _, s := range c.sources {
@@ -231,10 +232,15 @@ func sortedFamilyNames(m map[string]*ruleFamily) []string {
 }
 
 // liveSources maps root+path to the source tailing it, across collector
-// sets: a reload builds the new set before closing the old one, so the new
-// source takes the running one over (its open files and positions, and its
-// counters when the log's config is unchanged) instead of reading the
-// same lines a second time.
+// sets. A reload builds the new set while the old one still runs, and
+// closes the old one only once the new one is in place (a refused reload
+// closes the new one instead). So the new collector does not stop the
+// old source: it registers as its successor, and the hand-over happens
+// when the old collector closes (or at the new one's first scrape). With
+// an unchanged log config the very same source, counters and open files
+// go on; with a changed one a new source takes the open files and
+// positions over. A successor closed before the hand-over withdraws, and
+// the old source runs on.
 var (
 	liveMu      sync.Mutex
 	liveSources = map[string]*logSource{}
@@ -244,26 +250,21 @@ func takeOverOrStart(owner *logsCollector, logger log.Logger, root string, lc co
 	key := root + "\x00" + lc.Path
 	liveMu.Lock()
 	old := liveSources[key]
-	liveMu.Unlock()
-	if old != nil {
-		old.stop()
-		if reflect.DeepEqual(old.cfg, lc) && reflect.DeepEqual(old.store, store) {
-			liveMu.Lock()
-			old.logger, old.owner = logger, owner
-			liveMu.Unlock()
-			old.start()
-			return old, nil
-		}
+	if old != nil && reflect.DeepEqual(old.cfg, lc) && reflect.DeepEqual(old.store, store) {
+		old.next, old.nextSrc = owner, nil
+		liveMu.Unlock()
+		return old, nil // shared until the hand-over: both sets read the same counters
 	}
+	liveMu.Unlock()
 	src, err := newLogSource(logger, root, lc, store)
 	if err != nil {
-		if old != nil {
-			old.start() // keep the old one running: the new config is refused
-		}
 		return nil, err
 	}
 	if old != nil {
-		src.followers, old.followers = old.followers, nil
+		liveMu.Lock()
+		old.next, old.nextSrc, src.pred = owner, src, old
+		liveMu.Unlock()
+		return src, nil // started at the hand-over
 	}
 	src.owner = owner
 	liveMu.Lock()
@@ -274,17 +275,68 @@ func takeOverOrStart(owner *logsCollector, logger log.Logger, root string, lc co
 	return src, nil
 }
 
-// release stops the source if no newer set took it over.
+// release is called by a closing collector for each of its sources: a
+// waiting successor withdraws; the owner hands over to its successor, or
+// stops the source when there is none.
 func (s *logSource) release(by *logsCollector) {
 	liveMu.Lock()
-	owner := liveSources[s.key] == s && s.owner == by
-	if owner {
+	switch {
+	case s.next == by: // a successor closed before the hand-over
+		s.next, s.nextSrc = nil, nil
+		liveMu.Unlock()
+	case s.pred != nil: // a pending new source never started
+		if s.pred.nextSrc == s {
+			s.pred.next, s.pred.nextSrc = nil, nil
+		}
+		s.pred = nil
+		liveMu.Unlock()
+	case s.owner != by || liveSources[s.key] != s:
+		liveMu.Unlock()
+	case s.next != nil:
+		next, nextSrc := s.next, s.nextSrc
+		s.next, s.nextSrc = nil, nil
+		liveMu.Unlock()
+		s.handOver(next, nextSrc)
+	default:
 		delete(liveSources, s.key)
-	}
-	liveMu.Unlock()
-	if owner {
+		liveMu.Unlock()
 		s.stop()
 		s.closeFiles()
+	}
+}
+
+// handOver gives the running source to the collector next: itself when
+// the config is unchanged (nextSrc nil), else its files to nextSrc.
+func (s *logSource) handOver(next *logsCollector, nextSrc *logSource) {
+	if nextSrc == nil {
+		liveMu.Lock()
+		s.owner = next
+		liveMu.Unlock()
+		return
+	}
+	s.stop()
+	nextSrc.followers, s.followers = s.followers, nil
+	liveMu.Lock()
+	liveSources[s.key] = nextSrc
+	nextSrc.owner, nextSrc.pred = next, nil
+	liveMu.Unlock()
+	nextSrc.catchUp()
+	nextSrc.start()
+}
+
+// activate starts the hand-over to c of a pending source at c's first
+// scrape, if the old collector has not closed yet.
+func (c *logsCollector) activate() {
+	for _, src := range c.sources {
+		liveMu.Lock()
+		pred := src.pred
+		if pred == nil || pred.nextSrc != src {
+			liveMu.Unlock()
+			continue
+		}
+		pred.next, pred.nextSrc = nil, nil
+		liveMu.Unlock()
+		pred.handOver(c, src)
 	}
 }
 
@@ -296,7 +348,13 @@ type logSource struct {
 	store  *tail.StateStore
 	engine *logrules.Engine
 	logger log.Logger
-	owner  *logsCollector // the collector whose Close stops it (guarded by liveMu)
+	// Guarded by liveMu: the collector whose Close stops the source, the
+	// collector waiting to take it over (and the new source it built when
+	// the config changed), and for such a new source its predecessor.
+	owner   *logsCollector
+	next    *logsCollector
+	nextSrc *logSource
+	pred    *logSource
 
 	followers map[string]*tail.Follower // by file path on disk; touched by the loop only
 	pending   pendingCounts             // counted, not yet published

@@ -213,3 +213,37 @@ func TestLogsCollectorGlob(t *testing.T) {
 		t.Fatalf("lines = %v, want 3", v)
 	}
 }
+
+// TestLogsCollectorRefusedReloadKeepsOldRunning: a new set closed before
+// the old one (a reload refused by another collector) leaves the old
+// tailer running.
+func TestLogsCollectorRefusedReloadKeepsOldRunning(t *testing.T) {
+	lt := newLogsTest(t, "beginning")
+	lt.write(t, mailLogLines)
+	old := lt.start(t)
+	refused := lt.start(t)
+	refused.c.(Closer).Close()
+	lt.write(t, mailLogLines)
+	lines := `heartbeat_log_lines_total{log="/var/log/mail.log"}`
+	waitFor(t, func() bool { return value(t, old, lines) == 10 }, "the old set to go on reading")
+}
+
+// TestLogsCollectorReloadWithChangedConfig: the new source takes the open
+// files and positions over; its counters start afresh, nothing is re-read.
+func TestLogsCollectorReloadWithChangedConfig(t *testing.T) {
+	lt := newLogsTest(t, "beginning")
+	lt.write(t, mailLogLines)
+	old := lt.start(t)
+	lt.cfg.Logs[0].Presets = []string{"errors"}
+	renewed := lt.start(t)
+	old.c.(Closer).Close()
+	lt.write(t, mailLogLines)
+	errs := `heartbeat_log_errors_total{log="/var/log/mail.log"}`
+	waitFor(t, func() bool { return value(t, renewed, errs) == 1 }, "the new set to count the new error line")
+	if v := value(t, renewed, `heartbeat_log_lines_total{log="/var/log/mail.log"}`); v != 5 {
+		t.Fatalf("the new set read %v lines, want the 5 new ones", v)
+	}
+	if v := value(t, renewed, `heartbeat_messages_total{source="amavis",verdict="clean"}`); v != -1 {
+		t.Fatalf("the amavis preset was dropped, yet its counter is served: %v", v)
+	}
+}
