@@ -9,7 +9,7 @@
 # peak RSS (/usr/bin/time -v), and ours' RSS on a 1/16 file (flat in size?).
 #
 # Needs: hyperfine, /usr/bin/time (Debian time), mtail, GNU grep.
-# Usage: bench/logs-vs-mtail.sh [SIZE_MIB] [RUNS]   (defaults 1024, 3)
+# Usage: [WARMUP=1] bench/logs-vs-mtail.sh [SIZE_MIB] [RUNS]   (defaults 1024, 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MIB=${1:-1024}
@@ -56,7 +56,7 @@ echo "ours: $(tr '\n' ';' <"$OUT/ours.txt" | cut -c1-400)"
 echo "mtail: $(jq -c '[to_entries[] | .key as $k | .value[].LabelValues[] | "\($k){\(.Labels // [] | join(","))} \(.Value.Value)"]' "$OUT/mtail.json")"
 echo "grep matching lines: $(cat "$OUT/grep.txt")"
 
-hyperfine --runs "$RUNS" --warmup 1 --export-json "$OUT/hyperfine.json" \
+hyperfine --runs "$RUNS" --warmup "${WARMUP:-1}" --export-json "$OUT/hyperfine.json" \
   -n ours "$OURS" -n mtail "$MTAIL >/dev/null 2>&1" -n grep "$GREP | cat" >"$OUT/hyperfine.txt"
 
 timev() { # name command... -> "cpu_seconds peak_rss_kib"
