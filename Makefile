@@ -42,7 +42,7 @@ demo: build
 	./$(BIN) --web.listen-address=$(DEMO_ADDR) \
 	  --config.file=examples/demo/heartbeat.yml \
 	  --path.procfs=examples/demo/proc --path.sysfs=examples/demo/sys \
-	  --path.rootfs=examples/demo/root
+	  --path.rootfs=examples/demo/root --state.dir=
 
 # Runs every fuzz target for FUZZTIME each.
 fuzz:

@@ -113,7 +113,7 @@ func startExporter(t *testing.T, proc, sys, root string, extra ...string) *proce
 
 func startDemo(t *testing.T, extra ...string) *process {
 	return startExporter(t, demoTree+"/proc", demoTree+"/sys", demoTree+"/root",
-		append([]string{"--config.file=" + demoTree + "/heartbeat.yml"}, extra...)...)
+		append([]string{"--config.file=" + demoTree + "/heartbeat.yml", "--state.dir=" + t.TempDir()}, extra...)...)
 }
 
 func freeAddr(t *testing.T) string {
@@ -153,7 +153,7 @@ func (p *process) metrics(t *testing.T) string {
 // moment, not on the fixtures: their values are replaced before comparing.
 var volatile = regexp.MustCompile(`^(heartbeat_scrape_collector_duration_seconds|` +
 	`heartbeat_filesystem_(avail|free|size)_bytes|heartbeat_filesystem_files(_free)?|` +
-	`heartbeat_textfile_mtime_seconds|` +
+	`heartbeat_textfile_mtime_seconds|heartbeat_log_last_read_timestamp_seconds|` +
 	`heartbeat_module_last_update_timestamp_seconds|heartbeat_module_package_last_update_timestamp_seconds|` +
 	`heartbeat_quarantine_(last_scan_timestamp|scan_duration|oldest_message_timestamp)_seconds|heartbeat_quarantine_disk_bytes|` +
 	`heartbeat_core_file_newest_timestamp_seconds|` +

@@ -2,6 +2,10 @@ package collector
 
 import "github.com/prometheus/client_golang/prometheus"
 
+// messagesHelp is heartbeat_messages_total's HELP, also used by the logs
+// collector, which builds that family from its presets.
+const messagesHelp = "Messages processed, by source and verdict."
+
 // Families served by more than one collector. A family's HELP and labels
 // must be identical wherever it is emitted, or the registry refuses the
 // whole family at gather time: so they are declared once, here.
@@ -16,5 +20,5 @@ var (
 		[]string{"module"}, nil)
 	// messagesDesc: snf and the logs presets (amavis, spamd).
 	messagesDesc = prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", "messages_total"),
-		"Messages processed, by source and verdict.", []string{"source", "verdict"}, nil)
+		messagesHelp, []string{"source", "verdict"}, nil)
 )

@@ -35,6 +35,7 @@ type Config struct {
 	Quarantine []QuarantineConfig `yaml:"quarantine"`
 	Corefiles  CorefilesConfig    `yaml:"corefiles"`
 	Services   ServicesConfig     `yaml:"services"`
+	Logs       []LogConfig        `yaml:"logs"`
 }
 
 // NodeConfig sets the identity exported on heartbeat_node_info, the
@@ -90,6 +91,7 @@ func (c *Config) applyDefaults() {
 	applyQuarantineDefaults(c.Quarantine)
 	c.Corefiles.applyDefaults()
 	c.Services.applyDefaults()
+	c.applyLogDefaults()
 }
 
 // validate returns one FieldError per problem, each naming the field by its
@@ -129,6 +131,7 @@ func (c *Config) validate() []FieldError {
 	errs = append(errs, validateQuarantines(c.Quarantine)...)
 	errs = append(errs, c.Corefiles.validate()...)
 	errs = append(errs, c.Services.validate()...)
+	errs = append(errs, c.validateLogs()...)
 	return errs
 }
 
@@ -174,6 +177,7 @@ func (c *Config) sourceDirs() []string {
 	dirs = append(dirs, snfDirs(c.SNF)...)
 	dirs = append(dirs, quarantineDirs(c.Quarantine)...)
 	dirs = append(dirs, c.Corefiles.Dirs...)
+	dirs = append(dirs, c.logDirs()...)
 	return dirs
 }
 

@@ -1,0 +1,72 @@
+// Command logsbench reads one log file once through the logs collector's
+// code path (internal/tail's Follower feeding internal/logrules' Engine)
+// with the given presets, and prints the line count and every non-zero
+// counter. bench/logs-vs-mtail.sh times it against mtail and grep.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"strings"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/logrules"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/tail"
+)
+
+func main() {
+	presets := flag.String("presets", "amavis,postfix,errors", "comma-separated presets")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile here")
+	flag.Parse()
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err == nil && pprof.StartCPUProfile(pf) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: logsbench [-presets a,b] [-cpuprofile F] FILE")
+		os.Exit(2)
+	}
+	var rules []logrules.Rule
+	for _, p := range strings.Split(*presets, ",") {
+		r, err := logrules.Preset(p)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		rules = append(rules, r...)
+	}
+	engine, err := logrules.Compile(rules)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	f := tail.New(flag.Arg(0), tail.Options{}, nil)
+	defer f.Close()
+	var (
+		delta logrules.Delta
+		lines uint64
+	)
+	count := func(line []byte, _ bool) {
+		lines++
+		engine.Match(line, &delta)
+	}
+	for {
+		n, err := f.Poll(count)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			break
+		}
+		if n == 0 {
+			break
+		}
+	}
+	fmt.Printf("lines %d\n", lines)
+	for id, s := range engine.Series() {
+		if id < len(delta.Counts) && delta.Counts[id] > 0 {
+			fmt.Printf("%s %v %d\n", s.Counter, s.Labels, delta.Counts[id])
+		}
+	}
+}

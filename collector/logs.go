@@ -1,0 +1,608 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/logrules"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/tail"
+)
+
+// logsStateDir holds --state.dir.
+var logsStateDir string
+
+// DefaultStateDir is where log positions are kept by default.
+const DefaultStateDir = "/var/lib/heartbeat_exporter"
+
+func init() {
+	registerCollector("logs", true, newLogsCollector)
+	registerFlags(func(app *kingpin.Application) {
+		app.Flag("state.dir",
+			"Folder where the read position of each tailed log is saved, so lines written while the exporter was down are counted after it restarts. Unwritable or empty: positions are kept in memory only (a warning is logged).").
+			Default(DefaultStateDir).StringVar(&logsStateDir)
+	})
+}
+
+// saveEvery debounces position saves while lines keep coming.
+const saveEvery = time.Second
+
+var (
+	logReadBytesDesc = prometheus.NewDesc("heartbeat_log_read_bytes_total",
+		"Bytes read from the log (all files the configured path or glob matched, rotated ones included).", []string{"log"}, nil)
+	logLinesDesc = prometheus.NewDesc("heartbeat_log_lines_total",
+		"Complete lines read from the log.", []string{"log"}, nil)
+	logTruncatedDesc = prometheus.NewDesc("heartbeat_log_lines_truncated_total",
+		"Lines longer than max_line_bytes: only their head was matched.", []string{"log"}, nil)
+	logLastReadDesc = prometheus.NewDesc("heartbeat_log_last_read_timestamp_seconds",
+		"When lines were last read from the log, in seconds since the epoch.", []string{"log"}, nil)
+)
+
+// counterHelp gives the counters fed by rules their HELP text; a family
+// shared with another collector must use the very same text.
+var counterHelp = map[string]string{
+	logrules.MessagesTotal:      messagesHelp,
+	logrules.MTAMessagesTotal:   "Messages seen by the MTA, by source and status (received, delivered, deferred, bounced, rejected).",
+	logrules.VirusesFoundTotal:  "Viruses found, by the program that found them.",
+	logrules.ModuleUpdatesTotal: "Signature update runs logged, by source and result.",
+	logrules.LogErrorsTotal:     "Lines of the log containing error, fatal, panic or critical as a word (any case).",
+	logrules.RuleMatchesTotal:   "Lines of the log matching a preset's or the operator's rule, by rule.",
+}
+
+// logsCollector serves counters kept by background tailers: a scrape
+// reads them and never touches the files.
+type logsCollector struct {
+	sources []*logSource
+}
+
+func newLogsCollector(d Deps) (Collector, error) {
+	cfg := d.Config
+	if cfg == nil || len(cfg.Logs) == 0 {
+		return &logsCollector{}, nil
+	}
+	root := d.Paths.Root
+	if root == "" {
+		root = "/"
+	}
+	store := openStateStore(d.Logger, logsStateDir)
+	c := &logsCollector{}
+	for _, lc := range cfg.Logs {
+		src, err := takeOverOrStart(c, d.Logger, root, lc, store)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("logs %s: %w", lc.Path, err)
+		}
+		c.sources = append(c.sources, src)
+	}
+	return c, nil
+}
+
+// stateWarned remembers the state folders already warned about, so the
+// warning comes once per process, not at each reload.
+var stateWarned sync.Map
+
+// openStateStore returns the store, or nil (positions in memory only)
+// with one message per folder and process when the folder cannot be used:
+// a warning, except for the default folder simply not existing (a host
+// where the exporter was not installed by its package, as in a test run),
+// which is only worth an info line.
+func openStateStore(logger log.Logger, dir string) *tail.StateStore {
+	const msg = "log positions are kept in memory only; lines written while the exporter is down will not be counted"
+	if dir == "" {
+		if _, dup := stateWarned.LoadOrStore("", true); !dup {
+			_ = level.Warn(logger).Log("msg", "no --state.dir: "+msg)
+		}
+		return nil
+	}
+	store := &tail.StateStore{Dir: dir}
+	err := store.Writable()
+	if err == nil {
+		return store
+	}
+	if _, dup := stateWarned.LoadOrStore(dir, true); !dup {
+		lvl := level.Warn
+		if _, statErr := os.Stat(dir); os.IsNotExist(statErr) && dir == DefaultStateDir {
+			lvl = level.Info
+		}
+		_ = lvl(logger).Log("msg", "state folder unusable: "+msg, "dir", dir, "err", err)
+	}
+	return nil
+}
+
+// Update sends the counters; an unreadable log makes it fail (after
+// sending what it has).
+func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	if len(c.sources) == 0 {
+		return ErrNoData
+	}
+	c.activate()
+	families := map[string]*ruleFamily{}
+	var broken []string
+	for _, s := range c.sources {
+		snap := s.snapshot()
+		if snap.err != "" {
+			broken = append(broken, s.cfg.Path+": "+snap.err)
+		}
+		if !snap.seen {
+			continue // absent so far: quiet
+		}
+		name := s.cfg.Path
+		ch <- prometheus.MustNewConstMetric(logReadBytesDesc, prometheus.CounterValue, float64(snap.bytes), name)
+		ch <- prometheus.MustNewConstMetric(logLinesDesc, prometheus.CounterValue, float64(snap.lines), name)
+		ch <- prometheus.MustNewConstMetric(logTruncatedDesc, prometheus.CounterValue, float64(snap.truncated), name)
+		if !snap.lastRead.IsZero() {
+			ch <- prometheus.MustNewConstMetric(logLastReadDesc, prometheus.GaugeValue, float64(snap.lastRead.UnixNano())/1e9, name)
+		}
+		for i, series := range snap.series {
+			familyOf(families, series).add(series, name, snap.counts[i])
+		}
+	}
+	for _, name := range sortedFamilyNames(families) {
+		families[name].emit(ch)
+	}
+	if len(broken) > 0 {
+		return fmt.Errorf("logs unreadable: %s", strings.Join(broken, "; "))
+	}
+	return nil
+}
+
+// Close stops the tailers this collector still owns and saves positions.
+func (c *logsCollector) Close() {
+	for _, s := range c.sources {
+		s.release(c)
+	}
+}
+
+// ruleFamily sums the series of one counter across logs (the host-wide
+// counters have no log label, so two logs feed the same series).
+type ruleFamily struct {
+	desc   *prometheus.Desc
+	names  []string
+	values map[string]float64
+	labels map[string][]string
+}
+
+func familyOf(families map[string]*ruleFamily, s logrules.Series) *ruleFamily {
+	if f, ok := families[s.Counter]; ok {
+		return f
+	}
+	var names []string
+	for _, l := range s.Labels {
+		names = append(names, l.Name)
+	}
+	if logrules.PerLog(s.Counter) {
+		names = append(names, "log")
+	}
+	help, ok := counterHelp[s.Counter]
+	if !ok {
+		help = "Lines of the log matching the operator's rules that feed this counter."
+	}
+	f := &ruleFamily{desc: prometheus.NewDesc(s.Counter, help, names, nil), names: names,
+		values: map[string]float64{}, labels: map[string][]string{}}
+	families[s.Counter] = f
+	return f
+}
+
+func (f *ruleFamily) add(s logrules.Series, logName string, v uint64) {
+	var values []string
+	for _, l := range s.Labels {
+		values = append(values, l.Value)
+	}
+	if logrules.PerLog(s.Counter) {
+		values = append(values, logName)
+	}
+	if len(values) != len(f.names) {
+		return // config validation keeps label names equal per counter
+	}
+	key := strings.Join(values, "\xff")
+	f.values[key] += float64(v)
+	f.labels[key] = values
+}
+
+func (f *ruleFamily) emit(ch chan<- prometheus.Metric) {
+	keys := make([]string, 0, len(f.values))
+	for k := range f.values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		ch <- prometheus.MustNewConstMetric(f.desc, prometheus.CounterValue, f.values[k], f.labels[k]...)
+	}
+}
+
+func sortedFamilyNames(m map[string]*ruleFamily) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// liveSources maps root+path to the source tailing it, across collector
+// sets. A reload builds the new set while the old one still runs, and
+// closes the old one only once the new one is in place (a refused reload
+// closes the new one instead). So the new collector does not stop the
+// old source: it registers as its successor, and the hand-over happens
+// when the old collector closes (or at the new one's first scrape). With
+// an unchanged log config the very same source, counters and open files
+// go on; with a changed one a new source takes the open files and
+// positions over. A successor closed before the hand-over withdraws, and
+// the old source runs on.
+var (
+	liveMu      sync.Mutex
+	liveSources = map[string]*logSource{}
+)
+
+func takeOverOrStart(owner *logsCollector, logger log.Logger, root string, lc config.LogConfig, store *tail.StateStore) (*logSource, error) {
+	key := root + "\x00" + lc.Path
+	liveMu.Lock()
+	old := liveSources[key]
+	if old != nil && reflect.DeepEqual(old.cfg, lc) && reflect.DeepEqual(old.store, store) {
+		old.next, old.nextSrc = owner, nil
+		liveMu.Unlock()
+		return old, nil // shared until the hand-over: both sets read the same counters
+	}
+	liveMu.Unlock()
+	src, err := newLogSource(logger, root, lc, store)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		liveMu.Lock()
+		old.next, old.nextSrc, src.pred = owner, src, old
+		liveMu.Unlock()
+		return src, nil // started at the hand-over
+	}
+	src.owner = owner
+	liveMu.Lock()
+	liveSources[key] = src
+	liveMu.Unlock()
+	src.catchUp()
+	src.start()
+	return src, nil
+}
+
+// release is called by a closing collector for each of its sources: a
+// waiting successor withdraws; the owner hands over to its successor, or
+// stops the source when there is none.
+func (s *logSource) release(by *logsCollector) {
+	liveMu.Lock()
+	switch {
+	case s.next == by: // a successor closed before the hand-over
+		s.next, s.nextSrc = nil, nil
+		liveMu.Unlock()
+	case s.pred != nil: // a pending new source never started
+		if s.pred.nextSrc == s {
+			s.pred.next, s.pred.nextSrc = nil, nil
+		}
+		s.pred = nil
+		liveMu.Unlock()
+	case s.owner != by || liveSources[s.key] != s:
+		liveMu.Unlock()
+	case s.next != nil:
+		next, nextSrc := s.next, s.nextSrc
+		s.next, s.nextSrc = nil, nil
+		liveMu.Unlock()
+		s.handOver(next, nextSrc)
+	default:
+		delete(liveSources, s.key)
+		liveMu.Unlock()
+		s.stop()
+		s.closeFiles()
+	}
+}
+
+// handOver gives the running source to the collector next: itself when
+// the config is unchanged (nextSrc nil), else its files to nextSrc.
+func (s *logSource) handOver(next *logsCollector, nextSrc *logSource) {
+	if nextSrc == nil {
+		liveMu.Lock()
+		s.owner = next
+		liveMu.Unlock()
+		return
+	}
+	s.stop()
+	nextSrc.followers, s.followers = s.followers, nil
+	liveMu.Lock()
+	liveSources[s.key] = nextSrc
+	nextSrc.owner, nextSrc.pred = next, nil
+	liveMu.Unlock()
+	nextSrc.catchUp()
+	nextSrc.start()
+}
+
+// activate starts the hand-over to c of a pending source at c's first
+// scrape, if the old collector has not closed yet.
+func (c *logsCollector) activate() {
+	for _, src := range c.sources {
+		liveMu.Lock()
+		pred := src.pred
+		if pred == nil || pred.nextSrc != src {
+			liveMu.Unlock()
+			continue
+		}
+		pred.next, pred.nextSrc = nil, nil
+		liveMu.Unlock()
+		pred.handOver(c, src)
+	}
+}
+
+// logSource tails the files of one configured path or glob.
+type logSource struct {
+	key    string
+	root   string
+	cfg    config.LogConfig
+	store  *tail.StateStore
+	engine *logrules.Engine
+	logger log.Logger
+	// Guarded by liveMu: the collector whose Close stops the source, the
+	// collector waiting to take it over (and the new source it built when
+	// the config changed), and for such a new source its predecessor.
+	owner   *logsCollector
+	next    *logsCollector
+	nextSrc *logSource
+	pred    *logSource
+
+	followers map[string]*tail.Follower // by file path on disk; touched by the loop only
+	pending   pendingCounts             // counted, not yet published
+	lastSave  time.Time
+
+	quit chan struct{}
+	done chan struct{}
+
+	mu        sync.Mutex // guards what a scrape reads
+	published []uint64   // by engine series id
+	stats     pendingCounts
+	lastRead  time.Time
+	seen      bool
+	err       string
+}
+
+type pendingCounts struct {
+	bytes, lines, truncated uint64
+	delta                   logrules.Delta
+}
+
+func newLogSource(logger log.Logger, root string, lc config.LogConfig, store *tail.StateStore) (*logSource, error) {
+	rules, err := lc.RuleSet()
+	if err != nil {
+		return nil, err
+	}
+	engine, err := logrules.Compile(rules)
+	if err != nil {
+		return nil, err
+	}
+	return &logSource{key: root + "\x00" + lc.Path, root: root, cfg: lc, store: store, engine: engine,
+		logger: logger, followers: map[string]*tail.Follower{}}, nil
+}
+
+func (s *logSource) start() {
+	s.quit, s.done = make(chan struct{}), make(chan struct{})
+	go s.loop(s.quit, s.done)
+}
+
+// stop ends the loop and saves the positions of what was counted.
+func (s *logSource) stop() {
+	if s.quit == nil {
+		return
+	}
+	close(s.quit)
+	<-s.done
+	s.quit = nil
+	s.commit(true)
+}
+
+func (s *logSource) closeFiles() {
+	for _, f := range s.followers {
+		f.Close()
+	}
+}
+
+func (s *logSource) loop(quit, done chan struct{}) {
+	defer close(done)
+	ticker := time.NewTicker(s.cfg.PollInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-quit:
+			return
+		case <-ticker.C:
+			for s.round() { // a backlog: keep going, committing as we go
+				s.commit(false)
+				select {
+				case <-quit:
+					return
+				default:
+				}
+			}
+			s.commit(false)
+		}
+	}
+}
+
+// catchUp reads what is there before the collector is first scraped, so
+// that the first scrape already serves it (and the demo is deterministic).
+// One round only (up to 64 MiB a file): a big backlog must not hold up
+// the start or a reload; the background loop reads the rest.
+func (s *logSource) catchUp() {
+	s.round()
+	s.commit(true)
+}
+
+// round polls every file once; it says whether any stopped at the
+// per-poll cap with more to read.
+func (s *logSource) round() (more bool) {
+	var errs []string
+	for _, path := range s.files() {
+		f := s.followers[path]
+		if f == nil {
+			f = tail.New(path, s.tailOptions(), s.savedState(path))
+			s.followers[path] = f
+		}
+		n, err := f.Poll(s.countLine)
+		s.pending.bytes += uint64(n)
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		if n >= 64<<20 {
+			more = true
+		}
+		if _, ok := f.State(); ok {
+			s.markSeen()
+		}
+		if !f.IsOpen() && path != s.plainPath() {
+			delete(s.followers, path) // a glob match gone for good
+		}
+	}
+	s.setErr(strings.Join(errs, "; "))
+	return more
+}
+
+func (s *logSource) countLine(line []byte, truncated bool) {
+	s.pending.lines++
+	if truncated {
+		s.pending.truncated++
+	}
+	s.engine.Match(line, &s.pending.delta)
+}
+
+func (s *logSource) tailOptions() tail.Options {
+	return tail.Options{MaxLineBytes: int(s.cfg.MaxLineBytes), StartAtEnd: s.cfg.StartAt != config.LogStartAtBeginning}
+}
+
+func (s *logSource) savedState(path string) *tail.State {
+	if s.store == nil {
+		return nil
+	}
+	st, err := s.store.Load(path)
+	if err != nil {
+		_ = level.Warn(s.logger).Log("msg", "saved log position unreadable; starting afresh", "file", path, "err", err)
+		return nil
+	}
+	return st
+}
+
+// plainPath is the file of a configured path without glob characters, or "".
+func (s *logSource) plainPath() string {
+	if strings.ContainsAny(s.cfg.Path, "*?[") {
+		return ""
+	}
+	return filepath.Join(s.root, s.cfg.Path)
+}
+
+// files lists the files of the configured path: the path itself, or the
+// glob's current matches, plus the files already followed (a rotated-away
+// glob match is read to its end).
+func (s *logSource) files() []string {
+	pattern := filepath.Join(s.root, s.cfg.Path)
+	set := map[string]bool{}
+	for p := range s.followers {
+		set[p] = true
+	}
+	if plain := s.plainPath(); plain != "" {
+		set[plain] = true
+	} else {
+		matches, _ := filepath.Glob(pattern)
+		for _, m := range matches {
+			if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() && !tail.IsCompressed(m) {
+				set[m] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// commit publishes what was counted, after saving the positions past it:
+// a count becomes visible only once its lines are durably behind the
+// saved position, so a crash can re-read unpublished lines but never
+// publish a line twice. Saves are debounced to one a second unless forced.
+func (s *logSource) commit(force bool) {
+	if s.pending.bytes == 0 && s.pending.lines == 0 {
+		return
+	}
+	if s.store != nil {
+		if !force && time.Since(s.lastSave) < saveEvery {
+			return
+		}
+		s.saveStates()
+		s.lastSave = time.Now()
+	}
+	s.mu.Lock()
+	for id, v := range s.pending.delta.Counts {
+		for id >= len(s.published) {
+			s.published = append(s.published, 0)
+		}
+		s.published[id] += v
+	}
+	s.stats.bytes += s.pending.bytes
+	s.stats.lines += s.pending.lines
+	s.stats.truncated += s.pending.truncated
+	s.lastRead = time.Now()
+	s.mu.Unlock()
+	s.pending.bytes, s.pending.lines, s.pending.truncated = 0, 0, 0
+	s.pending.delta.Reset()
+}
+
+func (s *logSource) saveStates() {
+	for _, f := range s.followers {
+		st, ok := f.State()
+		if !ok {
+			continue
+		}
+		if err := s.store.Save(st); err != nil {
+			_ = level.Warn(s.logger).Log("msg", "cannot save log position", "file", st.Path, "err", err)
+		}
+	}
+}
+
+func (s *logSource) markSeen() {
+	s.mu.Lock()
+	s.seen = true
+	s.mu.Unlock()
+}
+
+func (s *logSource) setErr(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if msg != s.err && msg != "" {
+		_ = level.Error(s.logger).Log("msg", "log unreadable", "log", s.cfg.Path, "err", msg)
+	}
+	s.err = msg
+}
+
+type sourceSnapshot struct {
+	bytes, lines, truncated uint64
+	lastRead                time.Time
+	seen                    bool
+	err                     string
+	series                  []logrules.Series
+	counts                  []uint64
+}
+
+func (s *logSource) snapshot() sourceSnapshot {
+	series := s.engine.Series()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	counts := make([]uint64, len(series))
+	copy(counts, s.published)
+	return sourceSnapshot{bytes: s.stats.bytes, lines: s.stats.lines, truncated: s.stats.truncated,
+		lastRead: s.lastRead, seen: s.seen, err: s.err, series: series, counts: counts}
+}

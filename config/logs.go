@@ -1,0 +1,231 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/units"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/logrules"
+)
+
+// LogConfig is one log (or glob of logs) the logs collector tails.
+type LogConfig struct {
+	// Path of the log, or a glob; each matching file is followed (never a
+	// compressed one). Read under --path.rootfs.
+	Path string `yaml:"path"`
+	// Presets by name: amavis, postfix, clamd, spamd, freshclam, errors.
+	Presets []string `yaml:"presets"`
+	// StartAt is where a file with no saved position starts: end (the
+	// default) or beginning. A file that appears later is read from 0.
+	StartAt string `yaml:"start_at"`
+	// Rules are the operator's own, beside the presets.
+	Rules []LogRule `yaml:"rules"`
+	// MaxLineBytes: longer lines are counted as truncated and only their
+	// head is matched (64KiB by default).
+	MaxLineBytes Bytes `yaml:"max_line_bytes"`
+	// PollInterval: how often the file is checked for new lines (1s).
+	PollInterval time.Duration `yaml:"poll_interval"`
+}
+
+// LogRule is an operator's rule.
+type LogRule struct {
+	Name  string `yaml:"name"`
+	Regex string `yaml:"regex"`
+	// Counter is the metric the rule feeds; by default
+	// heartbeat_log_rule_matches_total{log,rule=<name>}.
+	Counter   string            `yaml:"counter"`
+	Labels    map[string]string `yaml:"labels"`
+	LabelFrom []LogLabelFrom    `yaml:"label_from"`
+}
+
+// LogLabelFrom turns a capture group into a label with bounded values.
+type LogLabelFrom struct {
+	Label     string            `yaml:"label"`
+	Group     string            `yaml:"group"` // name or number
+	Values    []string          `yaml:"values"`
+	Map       map[string]string `yaml:"map"`
+	MaxValues int               `yaml:"max_values"`
+}
+
+// Defaults of a LogConfig.
+const (
+	LogStartAtEnd          = "end"
+	LogStartAtBeginning    = "beginning"
+	DefaultLogMaxLineBytes = Bytes(64 * units.KiB)
+	DefaultLogPollInterval = time.Second
+)
+
+// logsOwnCounters are served by the logs collector itself: no rule may feed them.
+var logsOwnCounters = map[string]bool{
+	"heartbeat_log_read_bytes_total": true, "heartbeat_log_lines_total": true,
+	"heartbeat_log_lines_truncated_total": true,
+}
+
+var metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*_total$`)
+
+func (c *Config) applyLogDefaults() {
+	for i := range c.Logs {
+		l := &c.Logs[i]
+		if l.StartAt == "" {
+			l.StartAt = LogStartAtEnd
+		}
+		if l.MaxLineBytes == 0 {
+			l.MaxLineBytes = DefaultLogMaxLineBytes
+		}
+		if l.PollInterval == 0 {
+			l.PollInterval = DefaultLogPollInterval
+		}
+	}
+}
+
+// RuleSet is the log's presets and own rules in the engine's terms.
+func (l LogConfig) RuleSet() ([]logrules.Rule, error) {
+	var rules []logrules.Rule
+	for _, p := range l.Presets {
+		r, err := logrules.Preset(p)
+		if err != nil {
+			return nil, err
+		}
+		rules = append(rules, r...)
+	}
+	for _, r := range l.Rules {
+		rule := logrules.Rule{Name: r.Name, Regex: r.Regex, Counter: r.Counter, Labels: map[string]string{}}
+		for k, v := range r.Labels {
+			rule.Labels[k] = v
+		}
+		if rule.Counter == "" {
+			rule.Counter = logrules.RuleMatchesTotal
+			rule.Labels["rule"] = r.Name
+		}
+		for _, lf := range r.LabelFrom {
+			rule.LabelFrom = append(rule.LabelFrom, logrules.LabelFrom{
+				Label: lf.Label, Group: lf.Group, Values: lf.Values, Map: lf.Map, MaxValues: lf.MaxValues})
+		}
+		rules = append(rules, rule)
+	}
+	return rules, nil
+}
+
+// validateLogs checks the logs section; label sets must agree per counter
+// across all logs, as one metric has one set of label names.
+func (c *Config) validateLogs() []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	labelSets := map[string]string{} // counter -> label names
+	paths := map[string]bool{}
+	for i, l := range c.Logs {
+		at := fmt.Sprintf("logs[%d]", i)
+		if paths[l.Path] {
+			add(at+".path", "%q is listed twice; give one entry all its presets and rules", l.Path)
+		}
+		paths[l.Path] = true
+		if msg := checkAbsPath(l.Path); msg != "" {
+			add(at+".path", "%s", msg)
+		} else if _, err := filepath.Match(l.Path, ""); err != nil {
+			add(at+".path", "bad glob %q: %v", l.Path, err)
+		}
+		for j, p := range l.Presets {
+			if _, err := logrules.Preset(p); err != nil {
+				add(fmt.Sprintf("%s.presets[%d]", at, j), "%v", err)
+			}
+		}
+		if l.StartAt != LogStartAtEnd && l.StartAt != LogStartAtBeginning {
+			add(at+".start_at", "must be %q or %q, got %q", LogStartAtEnd, LogStartAtBeginning, l.StartAt)
+		}
+		if l.MaxLineBytes < Bytes(units.KiB) || l.MaxLineBytes > Bytes(16*units.MiB) {
+			add(at+".max_line_bytes", "must be between 1KiB and 16MiB")
+		}
+		if l.PollInterval < 100*time.Millisecond || l.PollInterval > time.Minute {
+			add(at+".poll_interval", "must be between 100ms and 1m, got %s", l.PollInterval)
+		}
+		errs = append(errs, validateLogRules(at, l.Rules)...)
+		rules, err := l.RuleSet()
+		if err != nil {
+			continue // reported above
+		}
+		for _, r := range rules {
+			names := ruleLabelNames(r)
+			if prev, ok := labelSets[r.Counter]; ok && prev != names {
+				add(at+".rules", "counter %s gets labels {%s} here and {%s} elsewhere; one metric has one set of label names", r.Counter, names, prev)
+			}
+			labelSets[r.Counter] = names
+		}
+	}
+	return errs
+}
+
+func validateLogRules(at string, rules []LogRule) []FieldError {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	seen := map[string]bool{}
+	for k, r := range rules {
+		rp := fmt.Sprintf("%s.rules[%d]", at, k)
+		switch {
+		case !labelNameRE.MatchString(r.Name):
+			add(rp+".name", "%q is not a valid rule name (letters, digits, _)", r.Name)
+		case seen[r.Name]:
+			add(rp+".name", "rule %q is defined twice", r.Name)
+		}
+		seen[r.Name] = true
+		if r.Counter != "" && (!metricNameRE.MatchString(r.Counter) || logsOwnCounters[r.Counter]) {
+			add(rp+".counter", "%q must be a metric name ending in _total, not one the logs collector serves itself", r.Counter)
+		}
+		for _, name := range labelNamesOf(r) {
+			if !labelNameRE.MatchString(name) || strings.HasPrefix(name, "__") || name == "log" || name == "rule" && r.Counter == "" {
+				add(rp+".labels", "%q is not a label name a rule may set", name)
+			}
+		}
+		rule := logrules.Rule{Name: r.Name, Regex: r.Regex, Counter: "x_total"}
+		for _, lf := range r.LabelFrom {
+			rule.LabelFrom = append(rule.LabelFrom, logrules.LabelFrom{Label: lf.Label, Group: lf.Group, MaxValues: lf.MaxValues})
+			if lf.MaxValues < 0 || lf.MaxValues > 1000 {
+				add(rp+".label_from", "max_values must be between 0 and 1000")
+			}
+		}
+		if _, err := logrules.Compile([]logrules.Rule{rule}); err != nil {
+			add(rp+".regex", "%v", err)
+		}
+	}
+	return errs
+}
+
+func labelNamesOf(r LogRule) []string {
+	var names []string
+	for k := range r.Labels {
+		names = append(names, k)
+	}
+	for _, lf := range r.LabelFrom {
+		names = append(names, lf.Label)
+	}
+	return names
+}
+
+func ruleLabelNames(r logrules.Rule) string {
+	var names []string
+	for k := range r.Labels {
+		names = append(names, k)
+	}
+	for _, lf := range r.LabelFrom {
+		names = append(names, lf.Label)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
+
+// logDirs are the folders of the configured logs, for the filesystem collector.
+func (c *Config) logDirs() []string {
+	var dirs []string
+	for _, l := range c.Logs {
+		dirs = append(dirs, filepath.Dir(l.Path))
+	}
+	return dirs
+}

@@ -1,0 +1,62 @@
+package logrules
+
+// ErrorsRegex is the generic "errors in the log" rule: one of the words
+// error, fatal, panic or critical, in any case, as a whole word (so
+// "errors", "error-free" are not counted... except that "-" ends a word:
+// "error-free" is). Warnings are left out on purpose: mail logs are full
+// of them ("postfix/smtpd: warning: hostname does not resolve").
+// Known false positive: postfix's "error" delivery agent logs as
+// "postfix/error[PID]: ... status=deferred", which counts.
+const ErrorsRegex = `(?i)\b(?:error|fatal|panic|critical)\b`
+
+var errorWords = [...]string{"error", "fatal", "panic", "critical"}
+
+// containsErrorWord is ErrorsRegex without the regex machinery: a scan
+// for the first letters, then an ASCII case-folded compare and the word
+// boundaries of RE2 (\b between [0-9A-Za-z_] and anything else).
+func containsErrorWord(line []byte) bool {
+	for i := 0; i < len(line); i++ {
+		var word string
+		switch line[i] | 0x20 {
+		case 'e':
+			word = errorWords[0]
+		case 'f':
+			word = errorWords[1]
+		case 'p':
+			word = errorWords[2]
+		case 'c':
+			word = errorWords[3]
+		default:
+			continue
+		}
+		if i > 0 && isWordByte(line[i-1]) {
+			continue
+		}
+		end := i + len(word)
+		if end > len(line) || !equalFoldASCII(line[i:end], word) {
+			continue
+		}
+		if end == len(line) || !isWordByte(line[end]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isWordByte(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_'
+}
+
+// equalFoldASCII compares b with the lower-case ASCII word w.
+func equalFoldASCII(b []byte, w string) bool {
+	for i := 0; i < len(w); i++ {
+		c := b[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,313 @@
+// Package logrules turns log lines into counts: each rule is a regular
+// expression feeding a named counter with fixed labels and labels taken
+// from capture groups, their values allow-listed or capped so that the
+// number of series stays bounded whatever the log says. It knows nothing
+// about Prometheus.
+package logrules
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Other is the label value beyond an allow-list or a cap.
+const Other = "other"
+
+// DefaultMaxValues caps a capture label with neither values nor map.
+const DefaultMaxValues = 20
+
+// Rule is one rule as configured.
+type Rule struct {
+	Name      string
+	Regex     string
+	Counter   string            // metric name
+	Labels    map[string]string // fixed
+	LabelFrom []LabelFrom
+	// match, when set, replaces the regex (which it must agree with, as the
+	// fuzz test checks) for speed; used by presets only.
+	match func([]byte) bool
+}
+
+// LabelFrom makes a label from a capture group.
+type LabelFrom struct {
+	Label string
+	Group string // name or number of the capture group
+	// Map renames captured values; a value not in it becomes "other".
+	Map map[string]string
+	// Values allow-lists captured values; others become "other".
+	Values []string
+	// MaxValues caps distinct values seen (first come); beyond: "other".
+	MaxValues int
+}
+
+// Series is one counter with its labels, sorted by name.
+type Series struct {
+	Counter string
+	Labels  []Label
+}
+
+// Label is one label pair.
+type Label struct{ Name, Value string }
+
+// Key identifies a series in maps.
+func (s Series) Key() string {
+	var b strings.Builder
+	b.WriteString(s.Counter)
+	for _, l := range s.Labels {
+		b.WriteString("\xff" + l.Name + "\xfe" + l.Value)
+	}
+	return b.String()
+}
+
+type compiled struct {
+	rule   Rule
+	re     *regexp.Regexp
+	need   [][]byte // the line must contain one of these (empty: no prefilter)
+	fixed  []Label
+	from   []*capture
+	static int // series id when the rule has no capture labels
+	// byValue maps a captured value straight to its series id when the
+	// rule has one allow-listed capture: no allocation per match.
+	byValue map[string]int
+	matchFn func([]byte) bool
+}
+
+type capture struct {
+	spec  LabelFrom
+	index int
+	allow map[string]string // value -> label value, when bounded by a list
+	mu    sync.Mutex
+	seen  map[string]bool // for MaxValues
+}
+
+// Engine applies rules to lines. Match may be called from one goroutine
+// per Delta; the series table is shared and safe for concurrent use.
+type Engine struct {
+	rules []*compiled
+
+	mu     sync.RWMutex
+	series []Series
+	ids    map[string]int
+}
+
+// Compile checks and prepares rules.
+func Compile(rules []Rule) (*Engine, error) {
+	e := &Engine{ids: map[string]int{}}
+	for _, r := range rules {
+		c, err := e.compile(r)
+		if err != nil {
+			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
+		}
+		e.rules = append(e.rules, c)
+	}
+	return e, nil
+}
+
+func (e *Engine) compile(r Rule) (*compiled, error) {
+	re, err := regexp.Compile(r.Regex)
+	if err != nil {
+		return nil, err
+	}
+	c := &compiled{rule: r, re: re, need: requiredLiterals(r.Regex), matchFn: r.match}
+	for _, name := range slices.Sorted(maps.Keys(r.Labels)) {
+		c.fixed = append(c.fixed, Label{name, r.Labels[name]})
+	}
+	for _, lf := range r.LabelFrom {
+		cp, err := newCapture(re, lf)
+		if err != nil {
+			return nil, err
+		}
+		c.from = append(c.from, cp)
+	}
+	if len(c.from) == 0 {
+		c.static = e.id(Series{Counter: r.Counter, Labels: c.fixed})
+	} else {
+		e.preRegister(c)
+	}
+	if len(c.from) == 1 && c.from[0].allow != nil {
+		c.byValue = map[string]int{}
+		for raw, v := range c.from[0].allow {
+			labels := append(append([]Label(nil), c.fixed...), Label{c.from[0].spec.Label, v})
+			c.byValue[raw] = e.id(Series{Counter: r.Counter, Labels: sortLabels(labels)})
+		}
+	}
+	return c, nil
+}
+
+func newCapture(re *regexp.Regexp, lf LabelFrom) (*capture, error) {
+	idx := re.SubexpIndex(lf.Group)
+	if idx < 0 {
+		if _, err := fmt.Sscanf(lf.Group, "%d", &idx); err != nil || idx < 1 || idx > re.NumSubexp() {
+			return nil, fmt.Errorf("label %q: no capture group %q in the regex", lf.Label, lf.Group)
+		}
+	}
+	cp := &capture{spec: lf, index: idx}
+	switch {
+	case len(lf.Map) > 0:
+		cp.allow = lf.Map
+	case len(lf.Values) > 0:
+		cp.allow = map[string]string{}
+		for _, v := range lf.Values {
+			cp.allow[v] = v
+		}
+	default:
+		if cp.spec.MaxValues <= 0 {
+			cp.spec.MaxValues = DefaultMaxValues
+		}
+		cp.seen = map[string]bool{}
+	}
+	return cp, nil
+}
+
+// preRegister creates the series of every allowed value combination at 0,
+// so increase() works from the first match on.
+func (e *Engine) preRegister(c *compiled) {
+	combos := [][]Label{c.fixed}
+	for _, cp := range c.from {
+		if cp.allow == nil {
+			return // unbounded until seen: nothing known in advance
+		}
+		values := map[string]bool{}
+		if len(cp.spec.Map) == 0 { // a map names every value its regex can capture
+			values[Other] = true
+		}
+		for _, v := range cp.allow {
+			values[v] = true
+		}
+		var next [][]Label
+		for _, base := range combos {
+			for _, v := range slices.Sorted(maps.Keys(values)) {
+				next = append(next, append(append([]Label(nil), base...), Label{cp.spec.Label, v}))
+			}
+		}
+		combos = next
+	}
+	for _, labels := range combos {
+		e.id(Series{Counter: c.rule.Counter, Labels: sortLabels(labels)})
+	}
+}
+
+// id returns the id of a series, adding it when new.
+func (e *Engine) id(s Series) int {
+	key := s.Key()
+	e.mu.RLock()
+	id, ok := e.ids[key]
+	e.mu.RUnlock()
+	if ok {
+		return id
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if id, ok := e.ids[key]; ok {
+		return id
+	}
+	id = len(e.series)
+	e.series = append(e.series, s)
+	e.ids[key] = id
+	return id
+}
+
+// Series returns every series known so far; ids index it.
+func (e *Engine) Series() []Series {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return append([]Series(nil), e.series...)
+}
+
+// Delta accumulates counts per series id.
+type Delta struct {
+	Counts []uint64
+}
+
+func (d *Delta) add(id int) {
+	for id >= len(d.Counts) {
+		d.Counts = append(d.Counts, 0)
+	}
+	d.Counts[id]++
+}
+
+// Reset zeroes the delta, keeping its memory.
+func (d *Delta) Reset() { clear(d.Counts) }
+
+// Match applies every rule to line and counts the matches into d.
+func (e *Engine) Match(line []byte, d *Delta) {
+	for _, c := range e.rules {
+		if !c.candidate(line) {
+			continue
+		}
+		if len(c.from) == 0 {
+			if c.matchFn != nil && c.matchFn(line) || c.matchFn == nil && c.re.Match(line) {
+				d.add(c.static)
+			}
+			continue
+		}
+		m := c.re.FindSubmatchIndex(line)
+		if m == nil {
+			continue
+		}
+		if c.byValue != nil {
+			if a := m[2*c.from[0].index]; a >= 0 {
+				if id, ok := c.byValue[string(line[a:m[2*c.from[0].index+1]])]; ok {
+					d.add(id)
+					continue
+				}
+			}
+		}
+		d.add(e.id(c.series(line, m)))
+	}
+}
+
+func (c *compiled) candidate(line []byte) bool {
+	if len(c.need) == 0 {
+		return true
+	}
+	for _, lit := range c.need {
+		if bytes.Contains(line, lit) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *compiled) series(line []byte, m []int) Series {
+	labels := append([]Label(nil), c.fixed...)
+	for _, cp := range c.from {
+		var v string
+		if a, b := m[2*cp.index], m[2*cp.index+1]; a >= 0 {
+			v = string(line[a:b])
+		}
+		labels = append(labels, Label{cp.spec.Label, cp.value(v)})
+	}
+	return Series{Counter: c.rule.Counter, Labels: sortLabels(labels)}
+}
+
+// value bounds a captured value to the allow-list or the cap.
+func (cp *capture) value(v string) string {
+	if cp.allow != nil {
+		if mapped, ok := cp.allow[v]; ok {
+			return mapped
+		}
+		return Other
+	}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	if cp.seen[v] {
+		return v
+	}
+	if len(cp.seen) >= cp.spec.MaxValues {
+		return Other
+	}
+	cp.seen[v] = true
+	return v
+}
+
+func sortLabels(l []Label) []Label {
+	sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
+	return l
+}

@@ -1,0 +1,92 @@
+package tail
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// StateStore keeps one State per followed path as a small JSON file in a
+// folder, replaced atomically (temporary file, fsync, rename, fsync of the
+// folder) so a crash leaves either the old or the new position, never a
+// torn one.
+type StateStore struct {
+	Dir string
+}
+
+func (s StateStore) file(path string) string {
+	sum := sha256.Sum256([]byte(path))
+	return filepath.Join(s.Dir, "tail-"+hex.EncodeToString(sum[:8])+".json")
+}
+
+// Load returns the saved state of path, or nil when there is none.
+func (s StateStore) Load(path string) (*State, error) {
+	data, err := os.ReadFile(s.file(path))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("state file %s: %w", s.file(path), err)
+	}
+	if st.Path != path || st.Offset < 0 {
+		return nil, nil // a hash collision or a hand-edited file: start afresh
+	}
+	return &st, nil
+}
+
+// Save writes st durably.
+func (s StateStore) Save(st State) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.Dir, ".tail-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), s.file(st.Path)); err != nil {
+		return err
+	}
+	return syncDir(s.Dir)
+}
+
+// Writable checks the folder exists and takes a file. It does not create
+// the folder: that is the service manager's job (systemd StateDirectory=).
+func (s StateStore) Writable() error {
+	tmp, err := os.CreateTemp(s.Dir, ".probe-*")
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	return os.Remove(tmp.Name())
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

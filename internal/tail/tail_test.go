@@ -1,0 +1,353 @@
+package tail
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// reader polls a Follower and keeps every line it was handed.
+type reader struct {
+	t         *testing.T
+	f         *Follower
+	lines     []string
+	truncated int
+}
+
+func newReader(t *testing.T, path string, opts Options, saved *State) *reader {
+	r := &reader{t: t, f: New(path, opts, saved)}
+	t.Cleanup(r.f.Close)
+	return r
+}
+
+func (r *reader) poll() {
+	r.t.Helper()
+	if _, err := r.f.Poll(func(line []byte, trunc bool) {
+		r.lines = append(r.lines, string(line))
+		if trunc {
+			r.truncated++
+		}
+	}); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func appendTo(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func numbered(from, to int) string {
+	var b strings.Builder
+	for i := from; i < to; i++ {
+		fmt.Fprintf(&b, "line %d\n", i)
+	}
+	return b.String()
+}
+
+func wantCount(t *testing.T, r *reader, want int) {
+	t.Helper()
+	if len(r.lines) != want {
+		t.Fatalf("got %d lines, want %d: %q", len(r.lines), want, r.lines)
+	}
+	seen := map[string]bool{}
+	for _, l := range r.lines {
+		if seen[l] {
+			t.Fatalf("line %q handed out twice", l)
+		}
+		seen[l] = true
+	}
+}
+
+func TestStartAtEndSkipsOldLinesOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendTo(t, path, numbered(0, 5))
+	r := newReader(t, path, Options{StartAtEnd: true}, nil)
+	r.poll()
+	appendTo(t, path, numbered(5, 8))
+	r.poll()
+	wantCount(t, r, 3)
+}
+
+func TestStartAtEndCountsTheLineBeingWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendTo(t, path, numbered(0, 5)+"being wri")
+	r := newReader(t, path, Options{StartAtEnd: true}, nil)
+	r.poll()
+	appendTo(t, path, "tten\n")
+	r.poll()
+	wantCount(t, r, 1)
+	if r.lines[0] != "being written" {
+		t.Fatalf("got %q", r.lines[0])
+	}
+}
+
+func TestNotYetExistingFileIsReadWhole(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	r := newReader(t, path, Options{StartAtEnd: true}, nil)
+	r.poll()
+	appendTo(t, path, numbered(0, 4))
+	r.poll()
+	wantCount(t, r, 4)
+}
+
+func TestRenameAndCreate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendTo(t, path, numbered(0, 3))
+	r := newReader(t, path, Options{}, nil)
+	r.poll()
+	appendTo(t, path, numbered(3, 5)) // written before the rename, not yet read
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path+".1", numbered(5, 6)) // the daemon still writes to its old fd
+	appendTo(t, path, numbered(6, 9))
+	r.poll()
+	wantCount(t, r, 9)
+}
+
+// TestCopyTruncate: the copy is cut to 0 and written again, shorter than
+// the old offset, or longer before the next poll (seen by the fingerprint).
+func TestCopyTruncate(t *testing.T) {
+	for _, tc := range []struct{ before, after int }{{10, 2}, {2, 10}} {
+		t.Run(fmt.Sprintf("%d-then-%d", tc.before, tc.after), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "mail.log")
+			appendTo(t, path, numbered(0, tc.before))
+			r := newReader(t, path, Options{}, nil)
+			r.poll()
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+			appendTo(t, path, numbered(100, 100+tc.after))
+			r.poll()
+			wantCount(t, r, tc.before+tc.after)
+		})
+	}
+}
+
+func TestDeletedAndRecreated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendTo(t, path, numbered(0, 3))
+	r := newReader(t, path, Options{}, nil)
+	r.poll()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	r.poll() // nothing there: no error, nothing read
+	if r.f.IsOpen() {
+		t.Fatal("the deleted file is still held open")
+	}
+	appendTo(t, path, numbered(3, 7))
+	r.poll()
+	wantCount(t, r, 7)
+}
+
+func TestPartialLineHeldUntilComplete(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendTo(t, path, "first\nsec")
+	r := newReader(t, path, Options{}, nil)
+	r.poll()
+	wantCount(t, r, 1)
+	if st, _ := r.f.State(); st.Offset != int64(len("first\n")) {
+		t.Fatalf("committed offset %d is past the partial line", st.Offset)
+	}
+	appendTo(t, path, "ond\n")
+	r.poll()
+	wantCount(t, r, 2)
+	if r.lines[1] != "second" {
+		t.Fatalf("got %q", r.lines[1])
+	}
+}
+
+func TestLongLineTruncatedNotHeld(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	long := strings.Repeat("x", 10000)
+	appendTo(t, path, "short\n"+long[:3000])
+	r := newReader(t, path, Options{MaxLineBytes: 100, ChunkBytes: 512}, nil)
+	r.poll()
+	appendTo(t, path, long[3000:]+"\nafter\n")
+	r.poll()
+	wantCount(t, r, 3)
+	if r.truncated != 1 || r.lines[1] != long[:100] || r.lines[2] != "after" {
+		t.Fatalf("truncated=%d lines=%q", r.truncated, r.lines)
+	}
+	if cap(r.f.long) > 100 || len(r.f.buf) > 612 {
+		t.Fatalf("held %d/%d bytes for a 10000-byte line", cap(r.f.long), len(r.f.buf))
+	}
+}
+
+func TestGzipRotatedFilesIgnored(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	_, _ = w.Write([]byte(numbered(0, 50)))
+	w.Close()
+	if err := os.WriteFile(path+".2.gz", gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+"-20261122.gz", gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path, numbered(50, 52))
+	for _, n := range RotatedNames(path) {
+		if IsCompressed(n) {
+			t.Fatalf("rotated candidates include %s", n)
+		}
+	}
+	r := newReader(t, path, Options{}, nil)
+	r.poll()
+	wantCount(t, r, 2)
+}
+
+// TestRestartWithRotationWhileDown: lines written before the stop, during
+// the downtime before and after a rotation, and after the restart are all
+// counted exactly once.
+func TestRestartWithRotationWhileDown(t *testing.T) {
+	for _, rotated := range []string{".1", ".0", "-20261123"} {
+		t.Run(rotated, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "mail.log")
+			store := StateStore{Dir: filepath.Join(dir, "state")}
+			if err := os.Mkdir(store.Dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.Writable(); err != nil {
+				t.Fatal(err)
+			}
+			appendTo(t, path, numbered(0, 10)+"partial-")
+			first := newReader(t, path, Options{}, nil)
+			first.poll()
+			st, _ := first.f.State()
+			if err := store.Save(st); err != nil {
+				t.Fatal(err)
+			}
+			first.f.Close()
+
+			appendTo(t, path, "line 10\n"+numbered(11, 20)) // while down
+			if err := os.Rename(path, path+rotated); err != nil {
+				t.Fatal(err)
+			}
+			appendTo(t, path, numbered(20, 30)) // the new file, while down
+
+			saved, err := store.Load(path)
+			if err != nil || saved == nil {
+				t.Fatalf("load: %v %v", saved, err)
+			}
+			second := newReader(t, path, Options{StartAtEnd: true}, saved)
+			second.poll()
+			appendTo(t, path, numbered(30, 35))
+			second.poll()
+			all := &reader{lines: append(first.lines, second.lines...)}
+			wantCount(t, all, 35)
+			if second.lines[0] != "partial-line 10" {
+				t.Fatalf("the partial line at the stop came back as %q", second.lines[0])
+			}
+		})
+	}
+}
+
+// TestRestartWithCopyTruncateWhileDown: the copy (a new inode) is found by
+// its fingerprint, its remainder read, then the truncated file from 0.
+func TestRestartWithCopyTruncateWhileDown(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendTo(t, path, numbered(0, 40)) // more than minCopyFingerprint bytes
+	first := newReader(t, path, Options{}, nil)
+	first.poll()
+	st, _ := first.f.State()
+	first.f.Close()
+	appendTo(t, path, numbered(40, 45))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".1", data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path, numbered(45, 48))
+	second := newReader(t, path, Options{StartAtEnd: true}, &st)
+	second.poll()
+	wantCount(t, &reader{lines: append(first.lines, second.lines...)}, 48)
+}
+
+func TestRestartSameFileResumes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	store := StateStore{Dir: dir}
+	appendTo(t, path, numbered(0, 4))
+	first := newReader(t, path, Options{}, nil)
+	first.poll()
+	st, _ := first.f.State()
+	if err := store.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path, numbered(4, 9))
+	saved, _ := store.Load(path)
+	second := newReader(t, path, Options{StartAtEnd: true}, saved)
+	second.poll()
+	wantCount(t, second, 5)
+}
+
+func TestRestartRotatedFileGoneStartsNewFromZero(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendTo(t, path, numbered(0, 4))
+	first := newReader(t, path, Options{}, nil)
+	first.poll()
+	st, _ := first.f.State()
+	first.f.Close()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path, numbered(4, 6))
+	second := newReader(t, path, Options{StartAtEnd: true}, &st)
+	second.poll()
+	wantCount(t, second, 2)
+}
+
+// FuzzSplit: however the bytes are cut into reads, the lines handed out
+// are exactly those of a plain split (heads of over-long lines included).
+func FuzzSplit(f *testing.F) {
+	f.Add([]byte("a\nbb\nccc"), uint8(3), uint8(2))
+	f.Add([]byte("\n\n\nxxxxxxxxxxxxxxxx\ny\n"), uint8(1), uint8(4))
+	f.Fuzz(func(t *testing.T, data []byte, chunk, max uint8) {
+		c, m := int(chunk%16)+1, int(max%16)+1
+		path := filepath.Join(t.TempDir(), "log")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fol := New(path, Options{ChunkBytes: c, MaxLineBytes: m}, nil)
+		defer fol.Close()
+		var got []string
+		if _, err := fol.Poll(func(l []byte, _ bool) { got = append(got, string(l)) }); err != nil {
+			t.Fatal(err)
+		}
+		parts := strings.Split(string(data), "\n")
+		parts = parts[:len(parts)-1] // the unterminated rest is held
+		if len(got) != len(parts) {
+			t.Fatalf("%d lines, want %d", len(got), len(parts))
+		}
+		for i, p := range parts {
+			if len(p) > m {
+				p = p[:m]
+			}
+			if got[i] != p {
+				t.Fatalf("line %d = %q, want %q", i, got[i], p)
+			}
+		}
+	})
+}
