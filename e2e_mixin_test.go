@@ -158,7 +158,12 @@ receivers:
 func TestMixinEndToEnd(t *testing.T) {
 	prometheus := testenv.RequireTool(t, "prometheus", "prometheus")
 	alertmanager := testenv.RequireTool(t, "prometheus-alertmanager", "prometheus-alertmanager")
-	exporter := startDemo(t)
+	// The exporter runs on a copy of the demo, so the test can add mail
+	// to its log: ratios such as the spam share only have data once
+	// counters have moved between samples.
+	tree := copyDemoTree(t)
+	exporter := startExporter(t, tree+"/proc", tree+"/sys", tree+"/root",
+		"--config.file="+tree+"/heartbeat.yml", "--state.dir="+t.TempDir())
 	dir := t.TempDir()
 
 	hook, alerts := webhookReceiver(t)
@@ -200,6 +205,9 @@ scrape_configs:
 		t.Errorf("runbook_url %q", firing.Annotations["runbook_url"])
 	}
 
+	// Prometheus has scraped the unchanged demo several times by now: the
+	// same traffic once more makes every mail counter increase.
+	appendFile(t, filepath.Join(tree, "root/var/log/mail.log"), readFile(t, filepath.Join(demoTree, "root/var/log/mail.log")))
 	checkDashboardQueries(t, promAddr, exporter.addr)
 
 	// The disk metrics go away (Prometheus now scrapes the exporter with
@@ -216,6 +224,39 @@ scrape_configs:
 		t.Fatalf("reload answered %d", resp.StatusCode)
 	}
 	awaitAlert(t, alerts, func(a webhookAlert) bool { return isLowDiskOnRoot(a) && a.Status == "resolved" }, "resolved low-disk")
+}
+
+// copyDemoTree copies the demo fixture tree into a temporary folder.
+func copyDemoTree(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "demo")
+	if out, err := exec.Command("cp", "-a", demoTree, dst).CombinedOutput(); err != nil {
+		t.Fatalf("copying the demo: %v\n%s", err, out)
+	}
+	return dst
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func appendFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // waitUpTo polls cond every 50 ms until it holds or the time is up.
@@ -316,8 +357,9 @@ func recordingRules(t *testing.T, rulesYAML string) map[string]string {
 
 // checkDashboardQueries runs every panel query of every dashboard: each
 // must parse, and each whose metrics the demo exports must return data.
-// Queries on metrics the demo lacks yet are logged, not failed: the check
-// tightens itself as collectors land in the demo.
+// Only metrics that need a live daemon (clamd's answers, systemd's unit
+// state: see notInDemo) may be absent from the demo; their panels are
+// logged, and the collectors' own tests cover those metrics.
 func checkDashboardQueries(t *testing.T, promAddr, instance string) {
 	t.Helper()
 	files := renderMixin(t, fastRules)
@@ -350,9 +392,11 @@ func checkDashboardQueries(t *testing.T, promAddr, instance string) {
 					}
 				}
 				switch {
-				case len(missing) > 0:
+				case len(missing) > 0 && allNeedLiveDaemon(missing):
 					pending++
-					t.Logf("not yet in demo: %s / %s (%s)", name, p.Title, strings.Join(missing, ", "))
+					t.Logf("needs a live daemon: %s / %s (%s)", name, p.Title, strings.Join(missing, ", "))
+				case len(missing) > 0:
+					t.Errorf("%s / %s: metrics the demo does not serve: %s", name, p.Title, strings.Join(missing, ", "))
 				case n == 0:
 					t.Errorf("%s / %s: no data on the demo: %s", name, p.Title, query)
 				default:
@@ -361,5 +405,19 @@ func checkDashboardQueries(t *testing.T, promAddr, instance string) {
 			}
 		}
 	}
-	t.Logf("dashboard queries: %d returned data, %d wait for metrics not yet in the demo", checked, pending)
+	t.Logf("dashboard queries: %d returned data, %d need a live clamd or systemd", checked, pending)
+}
+
+// notInDemo matches the metrics the demo cannot serve: clamd's answers
+// (the demo runs no clamd; TestModulesRealClamd covers them) and systemd
+// unit state (no system bus in the demo).
+var notInDemo = regexp.MustCompile(`^heartbeat_(clamd_(info|queue_length|threads|memory_bytes|database_timestamp_seconds)|service_systemd_.*)$`)
+
+func allNeedLiveDaemon(metrics []string) bool {
+	for _, m := range metrics {
+		if !notInDemo.MatchString(m) {
+			return false
+		}
+	}
+	return true
 }
