@@ -58,6 +58,23 @@ type Deps struct {
 	Reserved map[string]bool
 }
 
+// config is the configuration, or an empty one (tests build collectors
+// without one).
+func (d Deps) config() *config.Config {
+	if d.Config == nil {
+		return &config.Config{}
+	}
+	return d.Config
+}
+
+// rootfs is --path.rootfs, "/" when unset.
+func (d Deps) rootfs() string {
+	if d.Paths.Root == "" {
+		return "/"
+	}
+	return d.Paths.Root
+}
+
 // Factory builds a collector from a config. An error refuses the config.
 type Factory func(Deps) (Collector, error)
 

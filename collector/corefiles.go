@@ -45,14 +45,8 @@ type corefilesCollector struct {
 }
 
 func newCorefilesCollector(d Deps) (Collector, error) {
-	cfg := d.Config
-	if cfg == nil {
-		cfg = &config.Config{}
-	}
-	c := &corefilesCollector{logger: d.Logger, root: d.Paths.Root, dirs: cfg.Corefiles.Dirs, maxExes: cfg.Corefiles.MaxExecutables}
-	if c.root == "" {
-		c.root = "/"
-	}
+	cfg := d.config()
+	c := &corefilesCollector{logger: d.Logger, root: d.rootfs(), dirs: cfg.Corefiles.Dirs, maxExes: cfg.Corefiles.MaxExecutables}
 	if c.maxExes <= 0 {
 		c.maxExes = config.DefaultCorefilesMaxExecutables
 	}

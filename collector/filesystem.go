@@ -50,10 +50,7 @@ type filesystemCollector struct {
 }
 
 func newFilesystemCollector(d Deps) (Collector, error) {
-	cfg := d.Config
-	if cfg == nil {
-		cfg = &config.Config{}
-	}
+	cfg := d.config()
 	timeout := cfg.Filesystem.StatTimeout
 	if timeout <= 0 {
 		timeout = config.DefaultStatTimeout

@@ -79,14 +79,8 @@ type modulesCollector struct {
 }
 
 func newModulesCollector(d Deps) (Collector, error) {
-	cfg := d.Config
-	if cfg == nil {
-		cfg = &config.Config{}
-	}
-	root := d.Paths.Root
-	if root == "" {
-		root = "/"
-	}
+	cfg := d.config()
+	root := d.rootfs()
 	specs := make([]moduleSpec, 0, len(cfg.Modules))
 	for i, m := range cfg.Modules {
 		spec, err := newModuleSpec(m)

@@ -121,14 +121,8 @@ func releaseScanner(key string) {
 }
 
 func newQuarantineCollector(d Deps) (Collector, error) {
-	cfg := d.Config
-	if cfg == nil {
-		cfg = &config.Config{}
-	}
-	root := d.Paths.Root
-	if root == "" {
-		root = "/"
-	}
+	cfg := d.config()
+	root := d.rootfs()
 	c := &quarantineCollector{}
 	for _, q := range cfg.Quarantine {
 		s := &quarantineScanner{

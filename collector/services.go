@@ -64,14 +64,8 @@ type servicesCollector struct {
 }
 
 func newServicesCollector(d Deps) (Collector, error) {
-	cfg := d.Config
-	if cfg == nil {
-		cfg = &config.Config{}
-	}
-	root, procPath := d.Paths.Root, d.Paths.Proc
-	if root == "" {
-		root = "/"
-	}
+	cfg := d.config()
+	root, procPath := d.rootfs(), d.Paths.Proc
 	if procPath == "" {
 		procPath = "/proc"
 	}

@@ -56,10 +56,7 @@ type textfileCollector struct {
 }
 
 func newTextfileCollector(d Deps) (Collector, error) {
-	cfg := d.Config
-	if cfg == nil {
-		cfg = &config.Config{}
-	}
+	cfg := d.config()
 	maxSize := int64(cfg.Textfile.MaxFileSize)
 	if maxSize <= 0 {
 		maxSize = int64(config.DefaultTextfileMaxSize)
@@ -84,10 +81,7 @@ func newTextfileCollector(d Deps) (Collector, error) {
 		}
 	}
 	reserved := d.Reserved
-	root := d.Paths.Root
-	if root == "" {
-		root = "/"
-	}
+	root := d.rootfs()
 	return &textfileCollector{
 		logger:   d.Logger,
 		root:     root,
