@@ -61,11 +61,21 @@ func Walk(ctx context.Context, root string, workers int, visit Visit) (Result, e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			lowerPriority()
 			w.work(i)
 		}()
 	}
 	wg.Wait()
 	return w.res, ctx.Err()
+}
+
+// lowerPriority renices the calling goroutine's OS thread to 10, so that
+// when a walk and a scrape both want a CPU the kernel prefers the scrape.
+// The goroutine keeps the thread locked until it exits, which ends the
+// thread: no lowered thread goes back to Go's pool.
+func lowerPriority() {
+	runtime.LockOSThread()
+	_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 10)
 }
 
 type walker struct {
