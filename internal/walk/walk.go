@@ -199,8 +199,8 @@ func (w *walker) entry(id, fd int, dir string, name []byte, typ uint8, st *unix.
 	default:
 		return false, nil
 	}
+	err := fstatat(fd, name, st)
 	sname := unsafe.String(&name[0], len(name))
-	err := unix.Fstatat(fd, sname, st, unix.AT_SYMLINK_NOFOLLOW)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return false, nil
