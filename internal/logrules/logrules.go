@@ -32,6 +32,9 @@ type Rule struct {
 	// match, when set, replaces the regex (which it must agree with, as the
 	// fuzz test checks) for speed; used by presets only.
 	match func([]byte) bool
+	// find, when set, replaces the regex of a rule with one capture
+	// label: it returns the captured value (same fuzz check).
+	find func([]byte) (string, bool)
 }
 
 // LabelFrom makes a label from a capture group.
@@ -76,6 +79,7 @@ type compiled struct {
 	// rule has one allow-listed capture: no allocation per match.
 	byValue map[string]int
 	matchFn func([]byte) bool
+	findFn  func([]byte) (string, bool)
 	// prefix is the literal every match starts with, if any: the regex
 	// runs from its first occurrence on, which gives the same match (no
 	// assertion precedes it) and saves Go's backtracker from clearing its
@@ -119,7 +123,7 @@ func (e *Engine) compile(r Rule) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{rule: r, re: re, need: requiredSets(r.Regex), matchFn: r.match}
+	c := &compiled{rule: r, re: re, need: requiredSets(r.Regex), matchFn: r.match, findFn: r.find}
 	if p, _ := re.LiteralPrefix(); p != "" {
 		c.prefix = []byte(p)
 	}
@@ -255,6 +259,16 @@ func (e *Engine) Match(line []byte, d *Delta) {
 				d.add(c.static)
 			}
 			continue
+		}
+		if c.findFn != nil && c.byValue != nil {
+			v, ok := c.findFn(line)
+			if !ok {
+				continue
+			}
+			if id, ok := c.byValue[v]; ok {
+				d.add(id)
+				continue
+			}
 		}
 		m := c.re.FindSubmatchIndex(line)
 		if m == nil {
