@@ -127,6 +127,11 @@ func (e *Engine) compile(r Rule) (*compiled, error) {
 	if p, _ := re.LiteralPrefix(); p != "" {
 		c.prefix = []byte(p)
 	}
+	if r.match != nil || r.find != nil {
+		// a hand-written matcher finds its own leading literal: the
+		// prefilter's scans would only repeat that work
+		c.need, c.prefix = nil, nil
+	}
 	for _, name := range slices.Sorted(maps.Keys(r.Labels)) {
 		c.fixed = append(c.fixed, Label{name, r.Labels[name]})
 	}
