@@ -16,22 +16,11 @@ var errorWords = [...]string{"error", "fatal", "panic", "critical"}
 // boundaries of RE2 (\b between [0-9A-Za-z_] and anything else).
 func containsErrorWord(line []byte) bool {
 	for i := 0; i < len(line); i++ {
-		var word string
-		switch line[i] | 0x20 {
-		case 'e':
-			word = errorWords[0]
-		case 'f':
-			word = errorWords[1]
-		case 'p':
-			word = errorWords[2]
-		case 'c':
-			word = errorWords[3]
-		default:
+		w := errorFirst[line[i]]
+		if w == 0 || i > 0 && isWordByte(line[i-1]) {
 			continue
 		}
-		if i > 0 && isWordByte(line[i-1]) {
-			continue
-		}
+		word := errorWords[w-1]
 		end := i + len(word)
 		if end > len(line) || !equalFoldASCII(line[i:end], word) {
 			continue
@@ -42,6 +31,17 @@ func containsErrorWord(line []byte) bool {
 	}
 	return false
 }
+
+// errorFirst maps a byte to 1 + the index in errorWords of the word it
+// starts, in either case, or 0: one table load per byte of the line
+// instead of a case-fold and a switch.
+var errorFirst = func() (t [256]uint8) {
+	for i, w := range errorWords {
+		t[w[0]] = uint8(i + 1)
+		t[w[0]-'a'+'A'] = uint8(i + 1)
+	}
+	return t
+}()
 
 func isWordByte(b byte) bool {
 	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '_'

@@ -32,6 +32,9 @@ type Rule struct {
 	// match, when set, replaces the regex (which it must agree with, as the
 	// fuzz test checks) for speed; used by presets only.
 	match func([]byte) bool
+	// find, when set, replaces the regex of a rule with one capture
+	// label: it returns the captured value (same fuzz check).
+	find func([]byte) (string, bool)
 }
 
 // LabelFrom makes a label from a capture group.
@@ -68,7 +71,7 @@ func (s Series) Key() string {
 type compiled struct {
 	rule   Rule
 	re     *regexp.Regexp
-	need   [][]byte // the line must contain one of these (empty: no prefilter)
+	need   [][][]byte // the line must contain one literal of each set (empty: no prefilter)
 	fixed  []Label
 	from   []*capture
 	static int // series id when the rule has no capture labels
@@ -76,6 +79,12 @@ type compiled struct {
 	// rule has one allow-listed capture: no allocation per match.
 	byValue map[string]int
 	matchFn func([]byte) bool
+	findFn  func([]byte) (string, bool)
+	// prefix is the literal every match starts with, if any: the regex
+	// runs from its first occurrence on, which gives the same match (no
+	// assertion precedes it) and saves Go's backtracker from clearing its
+	// visited set for the part of the line before it.
+	prefix []byte
 }
 
 type capture struct {
@@ -114,7 +123,15 @@ func (e *Engine) compile(r Rule) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{rule: r, re: re, need: requiredLiterals(r.Regex), matchFn: r.match}
+	c := &compiled{rule: r, re: re, need: requiredSets(r.Regex), matchFn: r.match, findFn: r.find}
+	if p, _ := re.LiteralPrefix(); p != "" {
+		c.prefix = []byte(p)
+	}
+	if r.match != nil || r.find != nil {
+		// a hand-written matcher finds its own leading literal: the
+		// prefilter's scans would only repeat that work
+		c.need, c.prefix = nil, nil
+	}
 	for _, name := range slices.Sorted(maps.Keys(r.Labels)) {
 		c.fixed = append(c.fixed, Label{name, r.Labels[name]})
 	}
@@ -238,7 +255,8 @@ func (d *Delta) Reset() { clear(d.Counts) }
 // Match applies every rule to line and counts the matches into d.
 func (e *Engine) Match(line []byte, d *Delta) {
 	for _, c := range e.rules {
-		if !c.candidate(line) {
+		line, ok := c.start(line)
+		if !ok {
 			continue
 		}
 		if len(c.from) == 0 {
@@ -246,6 +264,16 @@ func (e *Engine) Match(line []byte, d *Delta) {
 				d.add(c.static)
 			}
 			continue
+		}
+		if c.findFn != nil && c.byValue != nil {
+			v, ok := c.findFn(line)
+			if !ok {
+				continue
+			}
+			if id, ok := c.byValue[v]; ok {
+				d.add(id)
+				continue
+			}
 		}
 		m := c.re.FindSubmatchIndex(line)
 		if m == nil {
@@ -263,11 +291,35 @@ func (e *Engine) Match(line []byte, d *Delta) {
 	}
 }
 
-func (c *compiled) candidate(line []byte) bool {
-	if len(c.need) == 0 {
-		return true
+// start returns line from the first occurrence of the regex's literal
+// prefix on, or false when the prefilter shows the regex cannot match.
+func (c *compiled) start(line []byte) ([]byte, bool) {
+	if !c.candidate(line) {
+		return nil, false
 	}
-	for _, lit := range c.need {
+	if c.prefix == nil {
+		return line, true
+	}
+	i := bytes.Index(line, c.prefix)
+	if i < 0 {
+		return nil, false
+	}
+	return line[i:], true
+}
+
+// candidate reports whether line contains a literal of every required
+// set, which every regex match does: false means the regex cannot match.
+func (c *compiled) candidate(line []byte) bool {
+	for _, set := range c.need {
+		if !containsAny(line, set) {
+			return false
+		}
+	}
+	return true
+}
+
+func containsAny(line []byte, set [][]byte) bool {
+	for _, lit := range set {
 		if bytes.Contains(line, lit) {
 			return true
 		}

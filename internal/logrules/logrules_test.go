@@ -209,11 +209,13 @@ func TestRequiredLiterals(t *testing.T) {
 }
 
 // FuzzEngine: no panic, the prefilter never hides a regex match, the fast
-// errors matcher agrees with ErrorsRegex, and series stay bounded.
+// matchers agree with their regexes, and series stay bounded.
 func FuzzEngine(f *testing.F) {
 	f.Add([]byte(`amavis[1]: (01-1) Blocked INFECTED (X) error`), `user=(\w+)`)
 	f.Add([]byte("spamd[2]: spamd: clean message (1/5) FATAL_x panic"), `(a|b)c`)
 	f.Add([]byte("\xffCRITICAL\x00"), `[`)
+	f.Add([]byte("postfix/smtp[1]: A: to=<a>, x=1, status=sentx, y, status=bounced"), `(x)`)
+	f.Add([]byte("/qmgr[1]: A: from=<>, size=1, nrcpt=2 (queue active)"), `(q)`)
 	errorsRE := regexp.MustCompile(ErrorsRegex)
 	all := []Rule{}
 	for _, n := range PresetNames() {
@@ -223,6 +225,9 @@ func FuzzEngine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte, expr string) {
 		if got, want := containsErrorWord(line), errorsRE.Match(line); got != want {
 			t.Fatalf("fast errors matcher %v, regex %v on %q", got, want, line)
+		}
+		if r := fastDisagrees(line); r != "" {
+			t.Fatalf("%s: fast matcher and regex disagree on %q", r, line)
 		}
 		rules := append(append([]Rule(nil), all...), Rule{Name: "own", Counter: "own_total", Regex: expr,
 			LabelFrom: []LabelFrom{{Label: "v", Group: "1", MaxValues: 2}}})

@@ -2,6 +2,7 @@ package logrules
 
 import (
 	"regexp/syntax"
+	"slices"
 )
 
 // requiredLiterals finds literal strings one of which every match of the
@@ -20,6 +21,78 @@ func requiredLiterals(expr string) [][]byte {
 			return nil
 		}
 		out = append(out, []byte(l))
+	}
+	return out
+}
+
+// maxSets bounds the literal sets a line is checked against: each costs
+// a scan of the line, and past the best few they rarely reject more.
+const maxSets = 3
+
+// requiredSets finds every literal set requiredLiterals could choose from
+// (one per piece of a concatenation), best first: a line must contain one
+// literal of EACH set to match, so checking several rejects more lines
+// before the regex, which costs far more than a bytes.Index. Sets of
+// literals shorter than 3 bytes (": ", " ") pass almost every line and are
+// dropped, except when they are all there is.
+func requiredSets(expr string) [][][]byte {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	var sets [][]string
+	for _, set := range requiredAll(re.Simplify()) {
+		if minLen(set) > 0 && !slices.ContainsFunc(sets, func(s []string) bool { return slices.Equal(s, set) }) {
+			sets = append(sets, set)
+		}
+	}
+	slices.SortStableFunc(sets, func(a, b []string) int {
+		if better(a, b) {
+			return -1
+		}
+		if better(b, a) {
+			return 1
+		}
+		return 0
+	})
+	var out [][][]byte
+	for i, set := range sets {
+		if i == maxSets || i > 0 && minLen(set) < 3 {
+			break
+		}
+		out = append(out, toBytes(set))
+	}
+	return out
+}
+
+// requiredAll returns the literal sets of every piece of re that any match
+// must contain: all those of a concatenation's parts, or re's own set.
+func requiredAll(re *syntax.Regexp) [][]string {
+	switch re.Op {
+	case syntax.OpConcat:
+		var all [][]string
+		for _, sub := range re.Sub {
+			all = append(all, requiredAll(sub)...)
+		}
+		return all
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredAll(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredAll(re.Sub[0])
+		}
+		return nil
+	}
+	if set := required(re); set != nil {
+		return [][]string{set}
+	}
+	return nil
+}
+
+func toBytes(set []string) [][]byte {
+	out := make([][]byte, len(set))
+	for i, l := range set {
+		out[i] = []byte(l)
 	}
 	return out
 }

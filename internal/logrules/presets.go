@@ -47,22 +47,24 @@ var presets = map[string][]Rule{
 	"amavis": {
 		{Name: "amavis_verdict", Counter: MessagesTotal, Labels: map[string]string{"source": "amavis"},
 			Regex:     amavisLine + `(CLEAN|SPAMMY|SPAM|INFECTED|BANNED|BAD-HEADER|UNCHECKED|MTA-BLOCKED|OVERSIZED|OTHER|TEMPFAIL)\b`,
+			find:      amavisVerdict,
 			LabelFrom: []LabelFrom{{Label: "verdict", Group: "1", Map: amavisVerdicts}}},
 		{Name: "amavis_virus", Counter: VirusesFoundTotal, Labels: map[string]string{"source": "amavis"},
-			Regex: amavisLine + `INFECTED\b`},
+			Regex: amavisLine + `INFECTED\b`, match: amavisVirus},
 	},
 	"postfix": {
 		// qmgr logs "from=<...>, size=N, nrcpt=N (queue active)" when a
 		// message enters the active queue: once per message, again after
 		// each deferral retry.
 		{Name: "postfix_received", Counter: MTAMessagesTotal, Labels: map[string]string{"source": "postfix", "status": "received"},
-			Regex: `/qmgr\[\d+\]: \w+: from=<[^>]*>, size=\d+, nrcpt=\d+ \(queue active\)`},
+			Regex: `/qmgr\[\d+\]: \w+: from=<[^>]*>, size=\d+, nrcpt=\d+ \(queue active\)`, match: postfixReceived},
 		// One line per recipient and delivery attempt by a delivery agent
 		// ("postfix-out/smtp" too, for a second instance). The fields
 		// before status= are skipped as "name=value, " runs: several
 		// times cheaper for Go's regexp than ".*\bstatus=".
 		{Name: "postfix_delivery", Counter: MTAMessagesTotal, Labels: map[string]string{"source": "postfix"},
 			Regex: `postfix[\w.-]*/(?:smtp|lmtp|local|virtual|pipe|error|retry)\[\d+\]: \w+: to=<[^>]*>, (?:[^,]*, )*?status=(sent|deferred|bounced)\b`,
+			find:  postfixDelivery,
 			LabelFrom: []LabelFrom{{Label: "status", Group: "1",
 				Map: map[string]string{"sent": "delivered", "deferred": "deferred", "bounced": "bounced"}}}},
 		{Name: "postfix_rejected", Counter: MTAMessagesTotal, Labels: map[string]string{"source": "postfix", "status": "rejected"},
