@@ -11,26 +11,40 @@ const ErrorsRegex = `(?i)\b(?:error|fatal|panic|critical)\b`
 
 var errorWords = [...]string{"error", "fatal", "panic", "critical"}
 
-// containsErrorWord is ErrorsRegex without the regex machinery: a scan
-// for the first letters, then an ASCII case-folded compare and the word
-// boundaries of RE2 (\b between [0-9A-Za-z_] and anything else).
+// containsErrorWord is ErrorsRegex without the regex machinery. With \b
+// on both sides, a match is a whole run of word bytes ([0-9A-Za-z_]) equal
+// to one of the words, so the scan goes run by run: skip non-word bytes,
+// measure the run, and compare only runs of the right length that start
+// with a right letter (one table load per byte, no look-behind).
 func containsErrorWord(line []byte) bool {
-	for i := 0; i < len(line); i++ {
-		w := errorFirst[line[i]]
-		if w == 0 || i > 0 && isWordByte(line[i-1]) {
-			continue
+	for i := 0; i < len(line); {
+		for i < len(line) && !wordByte[line[i]] {
+			i++
 		}
-		word := errorWords[w-1]
-		end := i + len(word)
-		if end > len(line) || !equalFoldASCII(line[i:end], word) {
-			continue
+		start := i
+		for i < len(line) && wordByte[line[i]] {
+			i++
 		}
-		if end == len(line) || !isWordByte(line[end]) {
-			return true
+		if start == len(line) {
+			return false
+		}
+		if w := errorFirst[line[start]]; w != 0 {
+			word := errorWords[w-1]
+			if i-start == len(word) && equalFoldASCII(line[start:i], word) {
+				return true
+			}
 		}
 	}
 	return false
 }
+
+// wordByte is isWordByte as a table.
+var wordByte = func() (t [256]bool) {
+	for b := range 256 {
+		t[b] = isWordByte(byte(b))
+	}
+	return t
+}()
 
 // errorFirst maps a byte to 1 + the index in errorWords of the word it
 // starts, in either case, or 0: one table load per byte of the line

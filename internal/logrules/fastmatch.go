@@ -20,8 +20,14 @@ type cursor struct {
 	ok bool
 }
 
+// hasPrefix is bytes.HasPrefix for a string, without converting it: the
+// comparison of string(bytes) with a string allocates nothing.
+func (c *cursor) hasPrefix(s string) bool {
+	return len(c.b)-c.i >= len(s) && string(c.b[c.i:c.i+len(s)]) == s
+}
+
 func (c *cursor) lit(s string) bool {
-	c.ok = c.ok && bytes.HasPrefix(c.b[c.i:], []byte(s))
+	c.ok = c.ok && c.hasPrefix(s)
 	if c.ok {
 		c.i += len(s)
 	}
@@ -42,7 +48,7 @@ func (c *cursor) run(class func(byte) bool, min int) bool {
 // oneOf consumes the first of words (in the regex's order) present here.
 func (c *cursor) oneOf(words ...string) (string, bool) {
 	for _, w := range words {
-		if c.ok && bytes.HasPrefix(c.b[c.i:], []byte(w)) {
+		if c.ok && c.hasPrefix(w) {
 			c.i += len(w)
 			return w, true
 		}
@@ -61,20 +67,27 @@ func notByte(x byte) func(byte) bool { return func(b byte) bool { return b != x 
 func isTagByte(b byte) bool          { return isWordByte(b) || b == '.' || b == '-' }
 
 // eachFrom calls try at every occurrence of lit in line, in order, until
-// try returns true.
-func eachFrom(line []byte, lit string, try func(*cursor) bool) bool {
+// try returns true. The cursor is passed by value so that it stays on the
+// stack (a pointer handed to a func value escapes: one allocation a line).
+func eachFrom(line, lit []byte, try func(cursor) bool) bool {
 	for off := 0; ; {
-		k := bytes.Index(line[off:], []byte(lit))
+		k := bytes.Index(line[off:], lit)
 		if k < 0 {
 			return false
 		}
-		c := &cursor{b: line, i: off + k + len(lit), ok: true}
-		if try(c) {
+		if try(cursor{b: line, i: off + k + len(lit), ok: true}) {
 			return true
 		}
 		off += k + 1
 	}
 }
+
+// The leading literals of the matchers, converted once.
+var (
+	amavisLit  = []byte("amavis")
+	postfixLit = []byte("postfix")
+	qmgrLit    = []byte("/qmgr[")
+)
 
 var amavisCategories = []string{"CLEAN", "SPAMMY", "SPAM", "INFECTED", "BANNED", "BAD-HEADER",
 	"UNCHECKED", "MTA-BLOCKED", "OVERSIZED", "OTHER", "TEMPFAIL"}
@@ -95,12 +108,12 @@ func amavisHead(c *cursor) bool {
 
 // amavisVerdict is the amavis_verdict rule; it returns the captured category.
 func amavisVerdict(line []byte) (verdict string, ok bool) {
-	ok = eachFrom(line, "amavis", func(c *cursor) bool {
-		if !amavisHead(c) {
+	ok = eachFrom(line, amavisLit, func(c cursor) bool {
+		if !amavisHead(&c) {
 			return false
 		}
 		for _, w := range amavisCategories { // each alternative with its \b, in order
-			d := *c
+			d := c
 			if d.lit(w) && d.wordEnd() {
 				verdict = w
 				return true
@@ -113,14 +126,14 @@ func amavisVerdict(line []byte) (verdict string, ok bool) {
 
 // amavisVirus is the amavis_virus rule.
 func amavisVirus(line []byte) bool {
-	return eachFrom(line, "amavis", func(c *cursor) bool {
-		return amavisHead(c) && c.lit("INFECTED") && c.wordEnd()
+	return eachFrom(line, amavisLit, func(c cursor) bool {
+		return amavisHead(&c) && c.lit("INFECTED") && c.wordEnd()
 	})
 }
 
 // postfixDelivery is the postfix_delivery rule; it returns the captured status.
 func postfixDelivery(line []byte) (status string, ok bool) {
-	ok = eachFrom(line, "postfix", func(c *cursor) bool {
+	ok = eachFrom(line, postfixLit, func(c cursor) bool {
 		c.run(isTagByte, 0)
 		c.lit("/")
 		c.oneOf("smtp", "lmtp", "local", "virtual", "pipe", "error", "retry")
@@ -132,7 +145,7 @@ func postfixDelivery(line []byte) (status string, ok bool) {
 		c.run(notByte('>'), 0)
 		c.lit(">, ")
 		for c.ok {
-			d := *c
+			d := c
 			if s, _ := d.oneOf("status=sent", "status=deferred", "status=bounced"); d.wordEnd() {
 				status = s[len("status="):]
 				return true
@@ -147,7 +160,7 @@ func postfixDelivery(line []byte) (status string, ok bool) {
 
 // postfixReceived is the postfix_received rule.
 func postfixReceived(line []byte) bool {
-	return eachFrom(line, "/qmgr[", func(c *cursor) bool {
+	return eachFrom(line, qmgrLit, func(c cursor) bool {
 		c.run(isDigit, 1)
 		c.lit("]: ")
 		c.run(isWordByte, 1)
