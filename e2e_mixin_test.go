@@ -405,13 +405,14 @@ func checkDashboardQueries(t *testing.T, promAddr, instance string) {
 			}
 		}
 	}
-	t.Logf("dashboard queries: %d returned data, %d need a live clamd or systemd", checked, pending)
+	t.Logf("dashboard queries: %d returned data, %d need a live clamd, systemd or push mode", checked, pending)
 }
 
 // notInDemo matches the metrics the demo cannot serve: clamd's answers
 // (the demo runs no clamd; TestModulesRealClamd covers them) and systemd
-// unit state (no system bus in the demo).
-var notInDemo = regexp.MustCompile(`^heartbeat_(clamd_(info|queue_length|threads|memory_bytes|database_timestamp_seconds)|service_systemd_.*)$`)
+// unit state (no system bus in the demo) and push mode (only with
+// --push.url; push_e2e_test.go covers it).
+var notInDemo = regexp.MustCompile(`^heartbeat_(clamd_(info|queue_length|threads|memory_bytes|database_timestamp_seconds)|service_systemd_.*|push_.*)$`)
 
 func allNeedLiveDaemon(metrics []string) bool {
 	for _, m := range metrics {

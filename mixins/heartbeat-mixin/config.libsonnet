@@ -17,6 +17,9 @@
     exporterAbsentFor: '15m',
     collectorFailingFor: '15m',
     textfileScrapeErrorFor: '15m',
+    // Push mode: the last accepted push older than this (seconds).
+    pushStaleSeconds: 3600,
+    pushStaleFor: '5m',
 
     // Filesystems (percent of the filesystem left, as node-mixin does it).
     fsSpaceFillingUpWarningThreshold: 40,

@@ -34,6 +34,13 @@ local alert = import 'alert.libsonnet';
           'A textfile *.prom file cannot be read.',
           'heartbeat_exporter on {{ $labels.instance }} has failed to read or parse a *.prom file in its textfile directories for %s; the metrics it should provide are missing.' % c.textfileScrapeErrorFor,
         ),
+        alert.new(
+          c, 'HeartbeatPushStale', 'warning',
+          'time() - heartbeat_push_last_success_timestamp_seconds{%s} > %d' % [c.heartbeatSelector, c.pushStaleSeconds],
+          c.pushStaleFor,
+          'A gateway in push mode has not delivered its heartbeat.',
+          'heartbeat_exporter on {{ $labels.instance }} last pushed successfully {{ $value | humanizeDuration }} ago; heartbeat_push_failures_total says why.',
+        ),
       ],
     }],
   },

@@ -169,6 +169,11 @@ local g = import 'lib.libsonnet';
         t('increase(heartbeat_exporter_scrapes_rejected_total{%s}[1h])' % sel, 'scrapes rejected in the hour'),
         t('time() - heartbeat_textfile_mtime_seconds{%s}' % sel, '{{file}} age (s)'),
       ]),
+      ts('Push mode', 'short', [
+        t('time() - heartbeat_push_last_success_timestamp_seconds{%s}' % sel, 'seconds since the last accepted push'),
+        t('heartbeat_push_duration_seconds{%s}' % sel, 'last push duration (s)'),
+        t('sum by (reason) (increase(heartbeat_push_failures_total{%s}[1h]))' % sel, 'failures in the hour: {{reason}}'),
+      ], description='Only with --push.url: the exporter pushing to a Pushgateway or remote-write receiver.'),
     ], multiInstance=false),
   },
 }

@@ -39,6 +39,12 @@ local g = import 'lib.libsonnet';
         t('heartbeat_snf_snapshot_elapsed_seconds{%s}' % sel, '{{instance}} {{node}} elapsed'),
         t('time() - heartbeat_snf_rulebase_update_timestamp_seconds{%s}' % sel, '{{instance}} {{node}} since update'),
       ]),
+      ts('Snapshots read', 'short', [
+        t('sum by (instance, result) (increase(heartbeat_snf_snapshots_total{%s}[1h]))' % sel, '{{instance}} {{result}}'),
+      ], description='Status snapshots read in the last hour: counted, duplicate (seen before) or bad (see the exporter log).'),
+      ts('Maintenance timers', 's', [
+        t('time() - heartbeat_snf_timer_timestamp_seconds{%s}' % sel, '{{instance}} {{node}} since {{timer}}'),
+      ], description='Time since each SNF maintenance timer last fired; "run" is the time since SNF started.'),
       ts('Top rules', 'short', [
         t('topk(10, sum by (instance, node, rule) (rate(heartbeat_snf_rule_hits_total{%s}[$__rate_interval]))) * 60' % sel, '{{instance}} {{node}} rule {{rule}}'),
       ], description='Hits a minute of the ten busiest rules (when the rule histogram is enabled).'),
