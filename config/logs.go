@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -66,6 +68,40 @@ var logsOwnCounters = map[string]bool{
 	"heartbeat_log_lines_truncated_total": true,
 }
 
+// sharedCounters are the heartbeat_ families rules may feed, with the label
+// names every collector uses for them (snf serves heartbeat_messages_total
+// too): a rule giving them other labels would make the registry drop the
+// whole family at scrape time. Other names under another collector's
+// prefix (reservedCounterPrefixes) are refused; a name of the operator's
+// own, even heartbeat_smtp_auth_failures_total, is fine.
+var sharedCounters = map[string]string{
+	logrules.MessagesTotal:      "source,verdict",
+	logrules.MTAMessagesTotal:   "source,status",
+	logrules.VirusesFoundTotal:  "source",
+	logrules.ModuleUpdatesTotal: "result,source",
+	logrules.LogErrorsTotal:     "",
+	logrules.RuleMatchesTotal:   anyLabels, // the logs collector's own family
+}
+
+// anyLabels marks a shared counter whose label names the rules decide.
+const anyLabels = "*"
+
+// reservedCounterPrefixes are the families of the other collectors and of
+// the exporter itself.
+var reservedCounterPrefixes = []string{
+	"heartbeat_snf_", "heartbeat_service_", "heartbeat_quarantine_", "heartbeat_core_",
+	"heartbeat_module_", "heartbeat_clamd_", "heartbeat_textfile_", "heartbeat_filesystem_",
+	"heartbeat_exporter_", "heartbeat_push_", "heartbeat_scrape_", "heartbeat_log_",
+}
+
+// reservedCounter says whether a rule may not feed counter.
+func reservedCounter(counter string) bool {
+	if _, shared := sharedCounters[counter]; shared {
+		return false
+	}
+	return slices.ContainsFunc(reservedCounterPrefixes, func(p string) bool { return strings.HasPrefix(counter, p) })
+}
+
 var metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*_total$`)
 
 func (c *Config) applyLogDefaults() {
@@ -119,6 +155,11 @@ func (c *Config) validateLogs() []FieldError {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	labelSets := map[string]string{} // counter -> label names
+	for counter, names := range sharedCounters {
+		if names != anyLabels {
+			labelSets[counter] = names
+		}
+	}
 	paths := map[string]bool{}
 	for i, l := range c.Logs {
 		at := fmt.Sprintf("logs[%d]", i)
@@ -178,6 +219,8 @@ func validateLogRules(at string, rules []LogRule) []FieldError {
 		seen[r.Name] = true
 		if r.Counter != "" && (!metricNameRE.MatchString(r.Counter) || logsOwnCounters[r.Counter]) {
 			add(rp+".counter", "%q must be a metric name ending in _total, not one the logs collector serves itself", r.Counter)
+		} else if reservedCounter(r.Counter) {
+			add(rp+".counter", "%q belongs to another collector; rules may feed %s, or a name of your own", r.Counter, strings.Join(slices.Sorted(maps.Keys(sharedCounters)), ", "))
 		}
 		for _, name := range labelNamesOf(r) {
 			if !labelNameRE.MatchString(name) || strings.HasPrefix(name, "__") || name == "log" || name == "rule" && r.Counter == "" {

@@ -39,6 +39,9 @@ func TestLogsValidation(t *testing.T) {
 		{"logs: [{path: /x, rules: [{name: r, regex: a, labels: {log: x}}]}]", "logs[0].rules[0].labels"},
 		{"logs: [{path: /x, rules: [{name: r, regex: a, label_from: [{label: l, group: '1'}]}]}]", "logs[0].rules[0].regex"},
 		{"logs: [{path: /x, presets: [amavis], rules: [{name: r, regex: a, counter: heartbeat_messages_total, labels: {source: x}}]}]", "one metric has one set of label names"},
+		// Without the amavis preset too: snf serves heartbeat_messages_total{source,verdict}.
+		{"logs: [{path: /x, rules: [{name: r, regex: a, counter: heartbeat_messages_total, labels: {source: x}}]}]", "one metric has one set of label names"},
+		{"logs: [{path: /x, rules: [{name: r, regex: a, counter: heartbeat_service_restarts_total}]}]", "logs[0].rules[0].counter: \"heartbeat_service_restarts_total\" belongs to another collector"},
 	} {
 		_, err := Parse("t.yml", []byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -53,6 +56,11 @@ func TestLogsValidation(t *testing.T) {
       - name: dcc_errors
         regex: 'dccproc\[\d+\]: (?P<kind>\w+) error'
         label_from: [{label: kind, group: kind, values: [timeout, parse]}]
+      - name: own_scanner
+        regex: 'myscan: (?P<verdict>clean|spam)'
+        counter: heartbeat_messages_total
+        labels: {source: myscan}
+        label_from: [{label: verdict, group: verdict, values: [clean, spam]}]
 `
 	if _, err := Parse("ok.yml", []byte(ok)); err != nil {
 		t.Fatal(err)
