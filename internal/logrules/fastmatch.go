@@ -66,37 +66,62 @@ func isDigit(b byte) bool            { return b >= '0' && b <= '9' }
 func notByte(x byte) func(byte) bool { return func(b byte) bool { return b != x } }
 func isTagByte(b byte) bool          { return isWordByte(b) || b == '.' || b == '-' }
 
-// eachFrom calls try at every occurrence of lit in line, in order, until
-// try returns true. The cursor is passed by value so that it stays on the
-// stack (a pointer handed to a func value escapes: one allocation a line).
-func eachFrom(line, lit []byte, try func(cursor) bool) bool {
-	for off := 0; ; {
-		k := bytes.Index(line[off:], lit)
-		if k < 0 {
-			return false
-		}
-		if try(cursor{b: line, i: off + k + len(lit), ok: true}) {
+// eachTag calls try, in order, with a cursor on each '[' of s.tags that
+// follows, in the line, a text accepted by before (which sees the line up
+// to that '['), until try returns true. Every preset literal ends in such
+// a '[' and the rest of each regex is anchored to it, so this tries the
+// same places as searching the line for the literal, in the same
+// (leftmost first) order. The cursor is passed by value so that it stays
+// on the stack (a pointer handed to a func value escapes).
+func eachTag(line []byte, s *lineScan, before func([]byte) bool, try func(cursor) bool) bool {
+	for _, j := range s.tags {
+		if before(line[:j]) && try(cursor{b: line, i: j, ok: true}) {
 			return true
 		}
-		off += k + 1
 	}
+	return false
 }
 
-// The leading literals of the matchers, converted once.
-var (
-	amavisLit  = []byte("amavis")
-	postfixLit = []byte("postfix")
-	qmgrLit    = []byte("/qmgr[")
-)
+func hasSuffix(b []byte, s string) bool {
+	return len(b) >= len(s) && string(b[len(b)-len(s):]) == s
+}
+
+// afterAmavis: "amavis[" or "amavisd[" (the regex's amavisd?\[).
+func afterAmavis(b []byte) bool { return hasSuffix(b, "amavis") || hasSuffix(b, "amavisd") }
+func afterQmgr(b []byte) bool   { return hasSuffix(b, "/qmgr") }
+func afterSmtpd(b []byte) bool  { return hasSuffix(b, "/smtpd") }
+
+var postfixLit = []byte("postfix")
+
+// afterPostfixAgent: postfix[\w.-]*/(?:smtp|lmtp|local|virtual|pipe|error|retry)
+// right before the '['. The agent is the whole word run before it (each
+// alternative is word bytes and '/' is not), and "postfix" must lie in
+// the run of tag bytes that ends at the '/' ([\w.-]* cannot cross
+// anything else), anywhere in it.
+func afterPostfixAgent(b []byte) bool {
+	k := len(b)
+	for k > 0 && wordByte[b[k-1]] {
+		k--
+	}
+	switch string(b[k:]) {
+	case "smtp", "lmtp", "local", "virtual", "pipe", "error", "retry":
+	default:
+		return false
+	}
+	if k == 0 || b[k-1] != '/' {
+		return false
+	}
+	slash := k - 1
+	for k = slash; k > 0 && isTagByte(b[k-1]); k-- {
+	}
+	return bytes.Contains(b[k:slash], postfixLit)
+}
 
 var amavisCategories = []string{"CLEAN", "SPAMMY", "SPAM", "INFECTED", "BANNED", "BAD-HEADER",
 	"UNCHECKED", "MTA-BLOCKED", "OVERSIZED", "OTHER", "TEMPFAIL"}
 
-// amavisHead is amavisLine after its leading "amavis".
+// amavisHead is amavisLine from its '[' on.
 func amavisHead(c *cursor) bool {
-	if c.i < len(c.b) && c.b[c.i] == 'd' {
-		c.i++ // d? is greedy, and only '[' may follow either way
-	}
 	c.lit("[")
 	c.run(isDigit, 1)
 	c.lit("]: (")
@@ -107,8 +132,8 @@ func amavisHead(c *cursor) bool {
 }
 
 // amavisVerdict is the amavis_verdict rule; it returns the captured category.
-func amavisVerdict(line []byte) (verdict string, ok bool) {
-	ok = eachFrom(line, amavisLit, func(c cursor) bool {
+func amavisVerdict(line []byte, s *lineScan) (verdict string, ok bool) {
+	ok = eachTag(line, s, afterAmavis, func(c cursor) bool {
 		if !amavisHead(&c) {
 			return false
 		}
@@ -125,18 +150,15 @@ func amavisVerdict(line []byte) (verdict string, ok bool) {
 }
 
 // amavisVirus is the amavis_virus rule.
-func amavisVirus(line []byte) bool {
-	return eachFrom(line, amavisLit, func(c cursor) bool {
+func amavisVirus(line []byte, s *lineScan) bool {
+	return eachTag(line, s, afterAmavis, func(c cursor) bool {
 		return amavisHead(&c) && c.lit("INFECTED") && c.wordEnd()
 	})
 }
 
 // postfixDelivery is the postfix_delivery rule; it returns the captured status.
-func postfixDelivery(line []byte) (status string, ok bool) {
-	ok = eachFrom(line, postfixLit, func(c cursor) bool {
-		c.run(isTagByte, 0)
-		c.lit("/")
-		c.oneOf("smtp", "lmtp", "local", "virtual", "pipe", "error", "retry")
+func postfixDelivery(line []byte, s *lineScan) (status string, ok bool) {
+	ok = eachTag(line, s, afterPostfixAgent, func(c cursor) bool {
 		c.lit("[")
 		c.run(isDigit, 1)
 		c.lit("]: ")
@@ -159,8 +181,9 @@ func postfixDelivery(line []byte) (status string, ok bool) {
 }
 
 // postfixReceived is the postfix_received rule.
-func postfixReceived(line []byte) bool {
-	return eachFrom(line, qmgrLit, func(c cursor) bool {
+func postfixReceived(line []byte, s *lineScan) bool {
+	return eachTag(line, s, afterQmgr, func(c cursor) bool {
+		c.lit("[")
 		c.run(isDigit, 1)
 		c.lit("]: ")
 		c.run(isWordByte, 1)
@@ -173,3 +196,15 @@ func postfixReceived(line []byte) bool {
 		return c.lit(" (queue active)")
 	})
 }
+
+// postfixRejected is the postfix_rejected rule.
+func postfixRejected(line []byte, s *lineScan) bool {
+	return eachTag(line, s, afterSmtpd, func(c cursor) bool {
+		c.lit("[")
+		c.run(isDigit, 1)
+		return c.lit("]: NOQUEUE: reject: ")
+	})
+}
+
+// errorWord is the errors rule.
+func errorWord(_ []byte, s *lineScan) bool { return s.errorWord }

@@ -30,11 +30,12 @@ type Rule struct {
 	Labels    map[string]string // fixed
 	LabelFrom []LabelFrom
 	// match, when set, replaces the regex (which it must agree with, as the
-	// fuzz test checks) for speed; used by presets only.
-	match func([]byte) bool
+	// fuzz test checks) for speed; used by presets only. It gets the line
+	// and what one shared pass over the line found.
+	match func([]byte, *lineScan) bool
 	// find, when set, replaces the regex of a rule with one capture
 	// label: it returns the captured value (same fuzz check).
-	find func([]byte) (string, bool)
+	find func([]byte, *lineScan) (string, bool)
 }
 
 // LabelFrom makes a label from a capture group.
@@ -78,8 +79,8 @@ type compiled struct {
 	// byValue maps a captured value straight to its series id when the
 	// rule has one allow-listed capture: no allocation per match.
 	byValue map[string]int
-	matchFn func([]byte) bool
-	findFn  func([]byte) (string, bool)
+	matchFn func([]byte, *lineScan) bool
+	findFn  func([]byte, *lineScan) (string, bool)
 	// prefix is the literal every match starts with, if any: the regex
 	// runs from its first occurrence on, which gives the same match (no
 	// assertion precedes it) and saves Go's backtracker from clearing its
@@ -99,6 +100,8 @@ type capture struct {
 // per Delta; the series table is shared and safe for concurrent use.
 type Engine struct {
 	rules []*compiled
+	// scan: some rule has a hand-written matcher, which needs the line scan
+	scan bool
 
 	mu     sync.RWMutex
 	series []Series
@@ -114,6 +117,7 @@ func Compile(rules []Rule) (*Engine, error) {
 			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
 		}
 		e.rules = append(e.rules, c)
+		e.scan = e.scan || c.matchFn != nil || c.findFn != nil
 	}
 	return e, nil
 }
@@ -126,11 +130,6 @@ func (e *Engine) compile(r Rule) (*compiled, error) {
 	c := &compiled{rule: r, re: re, need: requiredSets(r.Regex), matchFn: r.match, findFn: r.find}
 	if p, _ := re.LiteralPrefix(); p != "" {
 		c.prefix = []byte(p)
-	}
-	if r.match != nil || r.find != nil {
-		// a hand-written matcher finds its own leading literal: the
-		// prefilter's scans would only repeat that work
-		c.need, c.prefix = nil, nil
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.Labels)) {
 		c.fixed = append(c.fixed, Label{name, r.Labels[name]})
@@ -237,9 +236,11 @@ func (e *Engine) Series() []Series {
 	return append([]Series(nil), e.series...)
 }
 
-// Delta accumulates counts per series id.
+// Delta accumulates counts per series id. It also holds the line scan's
+// memory, reused line after line, so use one Delta per goroutine.
 type Delta struct {
 	Counts []uint64
+	scan   lineScan
 }
 
 func (d *Delta) add(id int) {
@@ -254,41 +255,63 @@ func (d *Delta) Reset() { clear(d.Counts) }
 
 // Match applies every rule to line and counts the matches into d.
 func (e *Engine) Match(line []byte, d *Delta) {
-	for _, c := range e.rules {
-		line, ok := c.start(line)
-		if !ok {
-			continue
-		}
-		if len(c.from) == 0 {
-			if c.matchFn != nil && c.matchFn(line) || c.matchFn == nil && c.re.Match(line) {
-				d.add(c.static)
-			}
-			continue
-		}
-		if c.findFn != nil && c.byValue != nil {
-			v, ok := c.findFn(line)
-			if !ok {
-				continue
-			}
-			if id, ok := c.byValue[v]; ok {
-				d.add(id)
-				continue
-			}
-		}
-		m := c.re.FindSubmatchIndex(line)
-		if m == nil {
-			continue
-		}
-		if c.byValue != nil {
-			if a := m[2*c.from[0].index]; a >= 0 {
-				if id, ok := c.byValue[string(line[a:m[2*c.from[0].index+1]])]; ok {
-					d.add(id)
-					continue
-				}
-			}
-		}
-		d.add(e.id(c.series(line, m)))
+	if e.scan {
+		d.scan.scan(line)
 	}
+	for _, c := range e.rules {
+		if !e.matchFast(c, line, d) {
+			e.matchRegex(c, line, d)
+		}
+	}
+}
+
+// matchFast counts line with c's hand-written matcher, on the whole line
+// (the scan's positions refer to it). It returns false when c has none,
+// or found a value only the regex's path knows how to label.
+func (e *Engine) matchFast(c *compiled, line []byte, d *Delta) bool {
+	switch {
+	case c.matchFn != nil && len(c.from) == 0:
+		if c.matchFn(line, &d.scan) {
+			d.add(c.static)
+		}
+		return true
+	case c.findFn != nil && c.byValue != nil:
+		v, ok := c.findFn(line, &d.scan)
+		if !ok {
+			return true
+		}
+		if id, ok := c.byValue[v]; ok {
+			d.add(id)
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) matchRegex(c *compiled, line []byte, d *Delta) {
+	line, ok := c.start(line)
+	if !ok {
+		return
+	}
+	if len(c.from) == 0 {
+		if c.re.Match(line) {
+			d.add(c.static)
+		}
+		return
+	}
+	m := c.re.FindSubmatchIndex(line)
+	if m == nil {
+		return
+	}
+	if c.byValue != nil {
+		if a := m[2*c.from[0].index]; a >= 0 {
+			if id, ok := c.byValue[string(line[a:m[2*c.from[0].index+1]])]; ok {
+				d.add(id)
+				return
+			}
+		}
+	}
+	d.add(e.id(c.series(line, m)))
 }
 
 // start returns line from the first occurrence of the regex's literal

@@ -208,14 +208,18 @@ func TestRequiredLiterals(t *testing.T) {
 	}
 }
 
-// FuzzEngine: no panic, the prefilter never hides a regex match, the fast
-// matchers agree with their regexes, and series stay bounded.
+// FuzzEngine: no panic, the prefilter never hides a regex match, the line
+// scan agrees with a byte-by-byte one, the fast matchers agree with their
+// regexes, and series stay bounded.
 func FuzzEngine(f *testing.F) {
 	f.Add([]byte(`amavis[1]: (01-1) Blocked INFECTED (X) error`), `user=(\w+)`)
 	f.Add([]byte("spamd[2]: spamd: clean message (1/5) FATAL_x panic"), `(a|b)c`)
 	f.Add([]byte("\xffCRITICAL\x00"), `[`)
 	f.Add([]byte("postfix/smtp[1]: A: to=<a>, x=1, status=sentx, y, status=bounced"), `(x)`)
 	f.Add([]byte("/qmgr[1]: A: from=<>, size=1, nrcpt=2 (queue active)"), `(q)`)
+	f.Add([]byte("x postfix-2.a/smtpd[3]: NOQUEUE: reject: RCPT from x[1.2.3.4]: 554"), `(r)`)
+	f.Add([]byte("ab.postfix-x/lmtp[4]: B_1: to=<a@b>, orig_to=<c>, status=deferred (x)"), `(l)`)
+	f.Add([]byte("Nov 23 gw amavisd[2812]: (02812-01-2) Passed BAD-HEADER-0 {x}"), `(a)`)
 	errorsRE := regexp.MustCompile(ErrorsRegex)
 	all := []Rule{}
 	for _, n := range PresetNames() {
@@ -225,6 +229,9 @@ func FuzzEngine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte, expr string) {
 		if got, want := containsErrorWord(line), errorsRE.Match(line); got != want {
 			t.Fatalf("fast errors matcher %v, regex %v on %q", got, want, line)
+		}
+		if d := scanDisagrees(line); d != "" {
+			t.Fatalf("%q: %s", line, d)
 		}
 		if r := fastDisagrees(line); r != "" {
 			t.Fatalf("%s: fast matcher and regex disagree on %q", r, line)

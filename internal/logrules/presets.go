@@ -68,7 +68,7 @@ var presets = map[string][]Rule{
 			LabelFrom: []LabelFrom{{Label: "status", Group: "1",
 				Map: map[string]string{"sent": "delivered", "deferred": "deferred", "bounced": "bounced"}}}},
 		{Name: "postfix_rejected", Counter: MTAMessagesTotal, Labels: map[string]string{"source": "postfix", "status": "rejected"},
-			Regex: `/smtpd\[\d+\]: NOQUEUE: reject: `},
+			Regex: `/smtpd\[\d+\]: NOQUEUE: reject: `, match: postfixRejected},
 	},
 	"clamd": {
 		// syslog: "clamd[PID]: /path: Name FOUND"; LogFile: "date -> /path: Name(hash:size) FOUND".
@@ -94,7 +94,7 @@ var presets = map[string][]Rule{
 			Regex: `Database update process failed`},
 	},
 	"errors": {
-		{Name: "errors", Counter: LogErrorsTotal, Regex: ErrorsRegex, match: containsErrorWord},
+		{Name: "errors", Counter: LogErrorsTotal, Regex: ErrorsRegex, match: errorWord},
 	},
 }
 
