@@ -191,3 +191,36 @@ func FuzzFastMatchers(f *testing.F) {
 		}
 	})
 }
+
+// Once warm, counting a line with the presets that have hand-written
+// matchers allocates nothing (a log is millions of lines; the regex rules
+// allocate their submatch slice), and a freak line's scan memory is not
+// kept.
+func TestPresetMatchAllocatesNothing(t *testing.T) {
+	demo, err := os.ReadFile("../../examples/demo/root/var/log/mail.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(demo), []byte("\n"))
+	var rules []Rule
+	for _, name := range []string{"amavis", "postfix", "errors"} {
+		r, _ := Preset(name)
+		rules = append(rules, r...)
+	}
+	e, err := Compile(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Delta
+	if n := testing.AllocsPerRun(20, func() {
+		for _, l := range lines {
+			e.Match(l, &d)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per pass over the demo log", n)
+	}
+	e.Match(bytes.Repeat([]byte("a["), 10000), &d)
+	if c := cap(d.scan.tags); c > maxKeptTags {
+		t.Errorf("kept %d tag slots after a freak line", c)
+	}
+}

@@ -263,7 +263,14 @@ func (e *Engine) Match(line []byte, d *Delta) {
 			e.matchRegex(c, line, d)
 		}
 	}
+	if cap(d.scan.tags) > maxKeptTags {
+		d.scan.tags = nil // a freak line ("a[a[a[..."): do not keep its memory
+	}
 }
+
+// maxKeptTags bounds the tag positions a Delta keeps between lines; real
+// lines have a handful.
+const maxKeptTags = 256
 
 // matchFast counts line with c's hand-written matcher, on the whole line
 // (the scan's positions refer to it). It returns false when c has none,
