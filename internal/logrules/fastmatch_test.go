@@ -125,20 +125,40 @@ func TestLineScan(t *testing.T) {
 	}
 }
 
-// benchLines is the demo mail log: real-shaped postfix, amavis, spamd and
+// demoLines is the demo mail log: real-shaped postfix, amavis, spamd and
 // clamd lines, about half of them counted by the presets.
-func benchLines(b *testing.B) [][]byte {
+func demoLines(tb testing.TB) [][]byte {
 	demo, err := os.ReadFile("../../examples/demo/root/var/log/mail.log")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	lines := bytes.Split(bytes.TrimSpace(demo), []byte("\n"))
+	return bytes.Split(bytes.TrimSpace(demo), []byte("\n"))
+}
+
+// benchLines is demoLines, with the benchmark's bytes per op set.
+func benchLines(b *testing.B) [][]byte {
+	lines := demoLines(b)
 	var n int
 	for _, l := range lines {
 		n += len(l) + 1
 	}
 	b.SetBytes(int64(n))
 	return lines
+}
+
+// fastPresets compiles bench/logsbench's rule set: the presets with
+// hand-written matchers.
+func fastPresets(tb testing.TB) *Engine {
+	var rules []Rule
+	for _, p := range []string{"amavis", "postfix", "errors"} {
+		r, _ := Preset(p)
+		rules = append(rules, r...)
+	}
+	e, err := Compile(rules)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
 }
 
 func BenchmarkLineScan(b *testing.B) {
@@ -154,15 +174,7 @@ func BenchmarkLineScan(b *testing.B) {
 // BenchmarkPresets is bench/logsbench's rule set without the file reading.
 func BenchmarkPresets(b *testing.B) {
 	lines := benchLines(b)
-	var rules []Rule
-	for _, p := range []string{"amavis", "postfix", "errors"} {
-		r, _ := Preset(p)
-		rules = append(rules, r...)
-	}
-	e, err := Compile(rules)
-	if err != nil {
-		b.Fatal(err)
-	}
+	e := fastPresets(b)
 	var d Delta
 	for b.Loop() {
 		for _, l := range lines {
@@ -197,20 +209,7 @@ func FuzzFastMatchers(f *testing.F) {
 // allocate their submatch slice), and a freak line's scan memory is not
 // kept.
 func TestPresetMatchAllocatesNothing(t *testing.T) {
-	demo, err := os.ReadFile("../../examples/demo/root/var/log/mail.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := bytes.Split(bytes.TrimSpace(demo), []byte("\n"))
-	var rules []Rule
-	for _, name := range []string{"amavis", "postfix", "errors"} {
-		r, _ := Preset(name)
-		rules = append(rules, r...)
-	}
-	e, err := Compile(rules)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lines, e := demoLines(t), fastPresets(t)
 	var d Delta
 	if n := testing.AllocsPerRun(20, func() {
 		for _, l := range lines {
