@@ -91,13 +91,8 @@ func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	mustContain(t, p.metrics(t), `customer="acme"`, "heartbeat_exporter_config_last_reload_successful 1")
 
 	writeFile(t, cfg, "node:\n  labels: {customer: globex}\n  lables: {}\n")
-	resp, err := http.Post("http://"+p.addr+"/-/reload", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("bad reload answered %d, want 400", resp.StatusCode)
+	if code := postReload(t, p.addr); code != http.StatusBadRequest {
+		t.Errorf("bad reload answered %d, want 400", code)
 	}
 	m := p.metrics(t)
 	mustContain(t, m, `customer="acme"`, "heartbeat_exporter_config_last_reload_successful 0")

@@ -215,13 +215,8 @@ scrape_configs:
 	// instead did not do here: Prometheus 2.42 sent no resolved
 	// notification for the changed rule's alerts within 30 s.
 	writeFile(t, filepath.Join(dir, "prometheus.yml"), promConfig+"    params: {'exclude[]': [filesystem]}\n")
-	resp, err := http.Post("http://"+promAddr+"/-/reload", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("reload answered %d", resp.StatusCode)
+	if code := postReload(t, promAddr); code != http.StatusOK {
+		t.Fatalf("reload answered %d", code)
 	}
 	awaitAlert(t, alerts, func(a webhookAlert) bool { return isLowDiskOnRoot(a) && a.Status == "resolved" }, "resolved low-disk")
 }

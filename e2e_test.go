@@ -126,6 +126,18 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// postReload POSTs /-/reload at addr (ours or Prometheus') and returns the
+// status code.
+func postReload(t *testing.T, addr string) int {
+	t.Helper()
+	resp, err := http.Post("http://"+addr+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func (p *process) get(t *testing.T, path string) (int, string) {
 	t.Helper()
 	resp, err := http.Get("http://" + p.addr + path)

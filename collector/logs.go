@@ -31,7 +31,7 @@ func init() {
 	registerCollector("logs", true, newLogsCollector)
 	registerFlags(func(app *kingpin.Application) {
 		app.Flag("state.dir",
-			"Folder where the read position of each tailed log is saved, so lines written while the exporter was down are counted after it restarts. Unwritable or empty: positions are kept in memory only (a warning is logged).").
+			"Folder where the read position of each tailed log and the SNF marks are saved, so that after a restart lines written while the exporter was down are counted and SNF snapshots are not counted twice. Unwritable or empty: kept in memory only (a warning is logged).").
 			Default(DefaultStateDir).StringVar(&logsStateDir)
 	})
 }
@@ -99,7 +99,7 @@ var stateWarned sync.Map
 // where the exporter was not installed by its package, as in a test run),
 // which is only worth an info line.
 func openStateStore(logger log.Logger, dir string) *tail.StateStore {
-	const msg = "log positions are kept in memory only; lines written while the exporter is down will not be counted"
+	const msg = "log positions and SNF marks are kept in memory only; after a restart, log lines written while the exporter was down are not counted and SNF snapshots still in their files are counted again"
 	if dir == "" {
 		if _, dup := stateWarned.LoadOrStore("", true); !dup {
 			_ = level.Warn(logger).Log("msg", "no --state.dir: "+msg)

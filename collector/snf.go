@@ -6,14 +6,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/snfxml"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/tail"
 )
 
 func init() {
@@ -32,7 +36,22 @@ func init() {
 // present when a scrape looks, so scrape at least as often as SNF's period
 // or use appended files.
 type snfCollector struct {
+	*snfState
+}
+
+// snfState is what the collector counts with. It outlives the collector
+// across a reload: the same configuration keeps the very same state (the
+// counters go on, no file is read again); a changed one starts new
+// counters but inherits the marks of what was counted, so nothing is
+// counted twice. The marks are also saved under --state.dir, for the
+// next run of the exporter.
+type snfState struct {
 	root    string
+	cfg     []config.SNFSource
+	store   *tail.StateStore // nil: marks in memory only
+	logger  log.Logger
+	users   int       // collectors using it; guarded by snfStatesMu
+	pred    *snfState // the state it replaced, while in use; guarded by snfStatesMu
 	sources []*snfSource
 
 	mu    sync.Mutex // the state below is shared by concurrent scrapes
@@ -42,6 +61,7 @@ type snfCollector struct {
 	files bool               // some configured file has existed
 	read  int64              // bytes read from the files so far (benchmarks)
 	extra string             // a node refused for being one too many, this scrape
+	marks snfMarks
 }
 
 type snfSource struct {
@@ -75,17 +95,74 @@ const snfMaxNodes = 64
 const snfSeenIDs = 8192
 
 func newSNFCollector(d Deps) (Collector, error) {
-	c := &snfCollector{root: d.Paths.Root, seen: newSNFIDSet(snfSeenIDs),
-		nodes: map[string]*snfNode{}, snaps: map[string]float64{}}
-	if c.root == "" {
-		c.root = "/"
+	root := d.Paths.Root
+	if root == "" {
+		root = "/"
 	}
+	var cfg []config.SNFSource
 	if d.Config != nil {
-		for _, s := range d.Config.SNF {
-			c.sources = append(c.sources, &snfSource{cfg: s, follow: snfxml.NewFollower(int(s.MaxSnapshotBytes))})
-		}
+		cfg = d.Config.SNF
 	}
-	return c, nil
+	var store *tail.StateStore
+	if len(cfg) > 0 {
+		store = openStateStore(d.Logger, logsStateDir)
+	}
+	return &snfCollector{takeSNFState(d.Logger, root, cfg, store)}, nil
+}
+
+// snfStates holds, per root, the state of the newest SNF collector.
+var (
+	snfStatesMu sync.Mutex
+	snfStates   = map[string]*snfState{}
+)
+
+// takeSNFState returns the running state when its configuration is the
+// same, else a new one that inherits the counted marks (from the running
+// state, or from --state.dir at the exporter's start).
+func takeSNFState(logger log.Logger, root string, cfg []config.SNFSource, store *tail.StateStore) *snfState {
+	snfStatesMu.Lock()
+	defer snfStatesMu.Unlock()
+	old := snfStates[root]
+	if old != nil && reflect.DeepEqual(old.cfg, cfg) && reflect.DeepEqual(old.store, store) {
+		old.users++
+		return old
+	}
+	st := &snfState{root: root, cfg: cfg, store: store, logger: logger, users: 1, pred: old,
+		seen: newSNFIDSet(snfSeenIDs), nodes: map[string]*snfNode{}, snaps: map[string]float64{}}
+	for _, s := range cfg {
+		st.sources = append(st.sources, &snfSource{cfg: s, follow: snfxml.NewFollower(int(s.MaxSnapshotBytes))})
+	}
+	switch {
+	case old != nil:
+		old.mu.Lock()
+		st.marks = old.marks.inherit()
+		old.mu.Unlock()
+	case store != nil:
+		marks, err := loadSNFMarks(store.Dir, root)
+		if err != nil {
+			_ = level.Warn(logger).Log("msg", "saved SNF marks unreadable; snapshots still in the files will be counted again", "err", err)
+		}
+		st.marks = marks.inherit()
+	}
+	snfStates[root] = st
+	return st
+}
+
+// Close gives the state up; the last user of the newest state removes it
+// (a refused reload's state gives the place back to the one it replaced).
+func (c *snfCollector) Close() {
+	snfStatesMu.Lock()
+	defer snfStatesMu.Unlock()
+	st := c.snfState
+	st.users--
+	if st.users > 0 || snfStates[st.root] != st {
+		return
+	}
+	if st.pred != nil && st.pred.users > 0 {
+		snfStates[st.root] = st.pred
+		return
+	}
+	delete(snfStates, st.root)
 }
 
 // Update reads what is new in every configured file, then reports. A bad
@@ -102,6 +179,7 @@ func (c *snfCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) 
 	if c.extra != "" {
 		errs = append(errs, fmt.Errorf("more than %d SNF nodes: snapshots of node %q and later ones ignored", snfMaxNodes, c.extra))
 	}
+	c.saveMarks()
 	if !c.files && len(c.nodes) == 0 {
 		if len(errs) > 0 {
 			return errors.Join(errs...)
@@ -124,7 +202,7 @@ func (c *snfCollector) readSource(ctx context.Context, src *snfSource) []error {
 	var errs []error
 	if !src.started {
 		src.started = true
-		errs = skipHistory(src.follow, matches)
+		errs = skipHistory(src.follow, matches, c.marks.oldest())
 	}
 	keep := map[string]bool{}
 	for _, m := range matches {
@@ -153,8 +231,12 @@ func (c *snfCollector) readSource(ctx context.Context, src *snfSource) []error {
 }
 
 // skipHistory follows the files written long before the newest one
-// from their end (see snfHistoryAge).
-func skipHistory(f *snfxml.Follower, matches []string) []error {
+// from their end (see snfHistoryAge). When an earlier run's marks are
+// known (counted is their oldest), only files last written before it are
+// history: they hold nothing that was not counted, while the files
+// written since, even rotated ones, are read and only what is newer than
+// the marks counted.
+func skipHistory(f *snfxml.Follower, matches []string, counted time.Time) []error {
 	mtimes := make([]time.Time, len(matches))
 	var newest time.Time
 	for i, m := range matches {
@@ -165,9 +247,13 @@ func skipHistory(f *snfxml.Follower, matches []string) []error {
 			}
 		}
 	}
+	cutoff := newest.Add(-snfHistoryAge)
+	if !counted.IsZero() {
+		cutoff = counted
+	}
 	var errs []error
 	for i, m := range matches {
-		if !mtimes[i].IsZero() && mtimes[i].Before(newest.Add(-snfHistoryAge)) {
+		if !mtimes[i].IsZero() && mtimes[i].Before(cutoff) {
 			if err := f.SkipToEnd(m); err != nil {
 				errs = append(errs, err)
 			}
@@ -185,7 +271,7 @@ var snfEvents = []struct{ letter, name string }{
 // record adds a snapshot's per-period counts, once per snapshot id, and
 // keeps the newest snapshot of its node for the gauges.
 func (c *snfCollector) record(src *snfSource, s *snfxml.Snapshot) {
-	if !c.seen.add(s.ID()) {
+	if !c.seen.add(s.ID()) || c.marks.countedBefore(s) {
 		c.snaps["duplicate"]++
 		return
 	}
@@ -198,6 +284,7 @@ func (c *snfCollector) record(src *snfSource, s *snfxml.Snapshot) {
 		return
 	}
 	c.snaps["counted"]++
+	c.marks.add(s)
 	for _, e := range snfEvents {
 		n.events[e.name] += float64(s.Counters[e.letter])
 	}

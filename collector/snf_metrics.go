@@ -26,7 +26,7 @@ var (
 	snfTimerDesc = snfDesc("timer_timestamp_seconds",
 		"When SNF's maintenance timer last fired (run: when SNF started), from its latest snapshot, in seconds since the epoch.", "node", "timer")
 	snfSnapshotsDesc = snfDesc("snapshots_total",
-		"SNF status snapshots read, by result: counted, duplicate (the same nodeid, class and basetime read again) or bad.", "result")
+		"SNF status snapshots read, by result: counted, duplicate (the same nodeid, class and basetime read again, or counted before a restart or reload) or bad.", "result")
 )
 
 // snfGauge is one per-node gauge taken from the node's latest snapshot;

@@ -53,6 +53,7 @@ func newSNFTest(t testing.TB, srcs ...config.SNFSource) *snfTest {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(c.(Closer).Close)
 	return &snfTest{root: root, c: c}
 }
 

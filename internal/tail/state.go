@@ -49,7 +49,15 @@ func (s StateStore) Save(st State) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(s.Dir, ".tail-*.tmp")
+	return WriteFileAtomic(s.file(st.Path), data)
+}
+
+// WriteFileAtomic replaces the file at path with data so that a crash
+// leaves either the old or the new content: temporary file in the same
+// folder, fsync, rename, fsync of the folder.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*.tmp")
 	if err != nil {
 		return err
 	}
@@ -65,10 +73,10 @@ func (s StateStore) Save(st State) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), s.file(st.Path)); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
-	return syncDir(s.Dir)
+	return syncDir(dir)
 }
 
 // Writable checks the folder exists and takes a file. It does not create

@@ -1,0 +1,145 @@
+package collector
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-kit/log"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+)
+
+// withStateDir points --state.dir at a fresh folder for the test.
+func withStateDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	setStateDir(t, dir)
+	return dir
+}
+
+// setStateDir sets --state.dir for the test ("": none).
+func setStateDir(t *testing.T, dir string) {
+	old := logsStateDir
+	logsStateDir = dir
+	t.Cleanup(func() { logsStateDir = old })
+}
+
+// again builds another collector on the same root: the exporter restarted
+// (after closing the first) or reloaded (while the first still runs).
+func (st *snfTest) again(t *testing.T, srcs ...config.SNFSource) *snfTest {
+	t.Helper()
+	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: srcs}, Paths: Paths{Root: st.root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.(Closer).Close)
+	return &snfTest{root: st.root, c: c}
+}
+
+const snfDaily = "/log/n1.status.minute.20260102.log.xml"
+
+var snfDailySource = config.SNFSource{Path: "/log/*.status.minute.*.log.xml"}
+
+// A restart with --state.dir counts only the snapshots not counted before,
+// including those appended to a file that rotated while it was down (which
+// without marks would be history, skipped).
+func TestSNFRestartCountsEachSnapshotOnce(t *testing.T) {
+	withStateDir(t)
+	st := newSNFTest(t, snfDailySource)
+	st.write(t, snfDaily, snfSnap("n1", 1, 10, 5, 5)+snfSnap("n1", 2, 20, 10, 10)+snfSnap("n1", 3, 30, 15, 15), false)
+	st.expect(t, map[string]float64{`heartbeat_snf_snapshots_total{result="counted"}`: 3})
+	st.c.(Closer).Close()
+
+	// while down: one more in the old day's file, then the next day's file
+	st.write(t, snfDaily, snfSnap("n1", 4, 1, 1, 0), true)
+	st.write(t, "/log/n1.status.minute.20260103.log.xml", snfSnap("n1", 5, 2, 2, 0)+snfSnap("n1", 6, 4, 4, 0), false)
+	now := time.Now()
+	st.touch(t, snfDaily, now.Add(-3*time.Hour))
+	st.touch(t, "/log/n1.status.minute.20260103.log.xml", now)
+
+	next := st.again(t, snfDailySource)
+	next.expect(t, map[string]float64{
+		`heartbeat_snf_snapshots_total{result="counted"}`:        3,
+		`heartbeat_snf_snapshots_total{result="duplicate"}`:      3,
+		`heartbeat_snf_events_total{event="messages",node="n1"}`: 7,
+		snfSuccess: 1,
+	})
+}
+
+// Without --state.dir a restart has no marks: the files' snapshots of the
+// last hour are counted again (the documented limit), so the test above
+// really depends on the saved marks.
+func TestSNFRestartWithoutStateDirCountsAgain(t *testing.T) {
+	setStateDir(t, "")
+	st := newSNFTest(t, snfDailySource)
+	st.write(t, snfDaily, snfSnap("n1", 1, 10, 5, 5), false)
+	st.scrape(t)
+	st.c.(Closer).Close()
+	st.again(t, snfDailySource).expect(t, map[string]float64{`heartbeat_snf_snapshots_total{result="counted"}`: 1})
+}
+
+// A reload with the same SNF configuration keeps the state: counters go
+// on, nothing is read again. A changed one starts new counters (a counter
+// reset) that do not count again what the old ones counted, even without
+// --state.dir; a refused reload's state gives the place back.
+func TestSNFReload(t *testing.T) {
+	changed := snfDailySource
+	changed.RuleHistogramTop = 3
+	for _, tc := range []struct {
+		name string
+		next config.SNFSource
+		want map[string]float64
+	}{
+		{"same config", snfDailySource, map[string]float64{
+			`heartbeat_snf_snapshots_total{result="counted"}`:        3,
+			`heartbeat_snf_snapshots_total{result="duplicate"}`:      0,
+			`heartbeat_snf_events_total{event="messages",node="n1"}`: 31,
+		}},
+		{"changed config", changed, map[string]float64{
+			`heartbeat_snf_snapshots_total{result="counted"}`:        1,
+			`heartbeat_snf_snapshots_total{result="duplicate"}`:      2,
+			`heartbeat_snf_events_total{event="messages",node="n1"}`: 1,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setStateDir(t, "")
+			st := newSNFTest(t, snfDailySource)
+			st.write(t, snfDaily, snfSnap("n1", 1, 10, 5, 5)+snfSnap("n1", 2, 20, 10, 10), false)
+			st.scrape(t)
+			refused := st.again(t, tc.next)
+			refused.c.(Closer).Close()
+			if got := snfStates[st.root]; got != st.c.(*snfCollector).snfState {
+				t.Fatal("a refused reload's state did not give the place back")
+			}
+			next := st.again(t, tc.next)
+			st.c.(Closer).Close()
+			st.write(t, snfDaily, snfSnap("n1", 3, 1, 1, 0), true)
+			next.expect(t, tc.want)
+		})
+	}
+}
+
+// Bad saved marks are logged and ignored: counting goes on.
+func TestSNFMarksFileBad(t *testing.T) {
+	dir := withStateDir(t)
+	root := t.TempDir()
+	if err := os.WriteFile(snfMarksPath(dir, root), []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: []config.SNFSource{snfDailySource}}, Paths: Paths{Root: root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.(Closer).Close)
+	st := &snfTest{root: root, c: c}
+	st.write(t, snfDaily, snfSnap("n1", 1, 10, 5, 5), false)
+	st.expect(t, map[string]float64{`heartbeat_snf_snapshots_total{result="counted"}`: 1, snfSuccess: 1})
+	if _, err := loadSNFMarks(dir, root); err != nil {
+		t.Errorf("marks not rewritten after the next count: %v", err)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, ".snf-*")); len(matches) > 0 {
+		t.Errorf("temporary files left: %v", matches)
+	}
+}
