@@ -41,6 +41,11 @@ type exporter struct {
 	// --web.disable-exporter-metrics.
 	self    *prometheus.Registry
 	runtime *prometheus.Registry
+	// own are self's collectors, served from each scrape's registry (one
+	// registry, so one Gather, per scrape; self checks them once at start).
+	own prometheus.Collector
+	// runtimeOn: runtime holds collectors (not --web.disable-exporter-metrics).
+	runtimeOn bool
 	// reserved are the sample names self and runtime serve: the
 	// collectors may not serve them again (textfiles).
 	reserved map[string]bool
@@ -88,9 +93,10 @@ func newExporter(logger log.Logger, opts exporterOptions) (*exporter, error) {
 	if opts.maxRequests > 0 {
 		e.inFlight = make(chan struct{}, opts.maxRequests)
 	}
-	e.self.MustRegister(versioncollector.NewCollector(exporterName),
-		e.reloadSuccess, e.reloadTimestamp, e.rejected)
-	e.self.MustRegister(opts.selfCollectors...)
+	own := append(ownCollectors{versioncollector.NewCollector(exporterName),
+		e.reloadSuccess, e.reloadTimestamp, e.rejected}, opts.selfCollectors...)
+	e.self.MustRegister(own...)
+	e.own = own
 
 	var instrumented prometheus.Registerer = prometheus.NewRegistry() // discarded
 	if !opts.disableExporterMetrics {
@@ -99,6 +105,7 @@ func newExporter(logger log.Logger, opts exporterOptions) (*exporter, error) {
 			collectors.NewGoCollector(),
 		)
 		instrumented = e.runtime
+		e.runtimeOn = true
 	}
 	e.handler = promhttp.InstrumentMetricHandler(instrumented, http.HandlerFunc(e.serveMetrics))
 	e.reserved = collector.ReservedNames(e.self, e.runtime)
@@ -179,28 +186,47 @@ func (e *exporter) serveMetrics(w http.ResponseWriter, r *http.Request) {
 // force, with the exporter's own metrics. An error means collect/exclude
 // named a collector that is not enabled.
 func (e *exporter) gatherer(ctx context.Context, collect, exclude []string) (prometheus.Gatherer, error) {
-	return e.gatherWith(ctx, collect, exclude, e.self, e.runtime)
+	return e.gatherWith(ctx, collect, exclude, e.runtimeOn)
 }
 
 // pushGatherer is what push mode sends: the same code path as a scrape,
 // less the go_*, process_* and promhttp_* runtime metrics, which clash
 // with a Pushgateway's own and would triple the series of a fleet.
 func (e *exporter) pushGatherer(ctx context.Context) prometheus.Gatherer {
-	g, _ := e.gatherWith(ctx, nil, nil, e.self) // no names: cannot fail
+	g, _ := e.gatherWith(ctx, nil, nil, false) // no names: cannot fail
 	return g
 }
 
-func (e *exporter) gatherWith(ctx context.Context, collect, exclude []string, own ...prometheus.Gatherer) (prometheus.Gatherer, error) {
+func (e *exporter) gatherWith(ctx context.Context, collect, exclude []string, runtime bool) (prometheus.Gatherer, error) {
 	sel, err := e.set.Load().Select(ctx, collect, exclude)
 	if err != nil {
 		return nil, err
 	}
-	// A registry of one unchecked collector: Register cannot fail.
+	// One registry of unchecked collectors (Register cannot fail): each
+	// registry's Gather allocates two 1,000-metric channels, the bulk of
+	// a small scrape's garbage.
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(sel)
+	reg.MustRegister(sel, e.own)
+	var base prometheus.Gatherer = reg
+	if runtime {
+		base = prometheus.Gatherers{e.runtime, reg}
+	}
 	// The Scrape's Gatherer adds the families collectors keep ready-made
 	// (textfile) without passing them through the registry again.
-	return sel.Gatherer(append(prometheus.Gatherers(own), reg)), nil
+	return sel.Gatherer(base), nil
+}
+
+// ownCollectors are the exporter's own collectors as one unchecked
+// collector (Describe sends nothing); the self registry checked them at
+// start.
+type ownCollectors []prometheus.Collector
+
+func (ownCollectors) Describe(chan<- *prometheus.Desc) {}
+
+func (o ownCollectors) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range o {
+		c.Collect(ch)
+	}
 }
 
 // scrapeContext ends a little before Prometheus gives up on the scrape, so

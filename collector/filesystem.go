@@ -47,6 +47,8 @@ type filesystemCollector struct {
 	proc    string
 	root    string
 	checker *statfs.Checker // statfs.Shared; tests use their own
+	// mountTable re-reads the table each scrape, parsing it only when changed
+	mountTable mounts.Reader
 }
 
 func newFilesystemCollector(d Deps) (Collector, error) {
@@ -75,7 +77,7 @@ type fsMount struct {
 func (c *filesystemCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	// PID 1's table is the host's when --path.procfs is the host's /proc
 	// seen from a container; ours is the fallback.
-	table, from, err := mounts.ReadFirst(
+	table, from, err := c.mountTable.ReadFirst(
 		filepath.Join(c.proc, "1", "mountinfo"), filepath.Join(c.proc, "self", "mountinfo"))
 	if len(table) == 0 {
 		if err == nil {

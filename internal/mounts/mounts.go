@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Mount is one line of mountinfo. Paths are unescaped.
@@ -162,6 +163,24 @@ func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 // one is missing or not readable (/proc/1/mountinfo to a process that may
 // not look at PID 1); when none can be opened the error says why.
 func ReadFirst(files ...string) ([]Mount, string, error) {
+	return (&Reader{}).ReadFirst(files...)
+}
+
+// Reader is ReadFirst for a caller that reads the table again and again
+// (each scrape): the table rarely changes, so a read identical to the
+// previous one returns the previous parse instead of parsing it again.
+// The returned slice is shared: read it, do not modify it. Safe for
+// concurrent use.
+type Reader struct {
+	mu   sync.Mutex
+	name string
+	data []byte
+	ms   []Mount
+	err  error
+}
+
+// ReadFirst is the package's ReadFirst, with the cache.
+func (r *Reader) ReadFirst(files ...string) ([]Mount, string, error) {
 	var errs []error
 	for _, name := range files {
 		data, err := os.ReadFile(name)
@@ -172,13 +191,23 @@ func ReadFirst(files ...string) ([]Mount, string, error) {
 			}
 			return nil, name, err
 		}
-		ms, err := Parse(bytes.NewReader(data))
-		if err != nil {
-			err = fmt.Errorf("%s: %w", name, err)
-		}
-		return ms, name, err
+		return r.parse(name, data)
 	}
 	return nil, "", fmt.Errorf("no mount table: %w", errors.Join(errs...))
+}
+
+func (r *Reader) parse(name string, data []byte) ([]Mount, string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.data != nil && name == r.name && bytes.Equal(data, r.data) {
+		return r.ms, name, r.err
+	}
+	ms, err := Parse(bytes.NewReader(data))
+	if err != nil {
+		err = fmt.Errorf("%s: %w", name, err)
+	}
+	r.name, r.data, r.ms, r.err = name, data, ms, err
+	return ms, name, err
 }
 
 // Lookup returns the mount holding p, an absolute path: the mount whose

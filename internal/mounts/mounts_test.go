@@ -184,6 +184,34 @@ func TestReadFirst(t *testing.T) {
 	}
 }
 
+// A Reader parses an unchanged table once, and a changed one again.
+func TestReaderParsesOnlyChanges(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "mountinfo")
+	if err := os.WriteFile(file, []byte(sample), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var r Reader
+	a, _, err := r.ReadFirst(file)
+	if err != nil || len(a) != 7 {
+		t.Fatalf("%d mounts, %v", len(a), err)
+	}
+	b, _, _ := r.ReadFirst(file)
+	if &a[0] != &b[0] {
+		t.Error("an unchanged table was parsed again")
+	}
+	changed := strings.Replace(sample, "/var/li ", "/var/lib ", 1)
+	if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, _, _ := r.ReadFirst(file)
+	if m, ok := Lookup(c, "/var/lib/x"); !ok || m.Mountpoint != "/var/lib" {
+		t.Errorf("after a change: %v %v", m.Mountpoint, ok)
+	}
+	if m, _ := Lookup(a, "/var/lib/x"); m.Mountpoint != "/var" {
+		t.Errorf("the earlier result changed under its holder: %v", m.Mountpoint)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	f.Add(sample)
 	f.Add("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n")
