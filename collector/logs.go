@@ -93,6 +93,27 @@ func newLogsCollector(d Deps) (Collector, error) {
 // warning comes once per process, not at each reload.
 var stateWarned sync.Map
 
+// statePruned remembers the state folders already pruned by this process.
+var statePruned sync.Map
+
+// stateKeepGone is how long the position of a file that is gone is kept.
+const stateKeepGone = 7 * 24 * time.Hour
+
+// pruneOnce removes, once per process and folder, the saved positions of
+// files gone for more than stateKeepGone (date-named logs rotated away).
+func pruneOnce(logger log.Logger, store *tail.StateStore) {
+	if _, done := statePruned.LoadOrStore(store.Dir, true); done {
+		return
+	}
+	n, err := store.Prune(stateKeepGone)
+	if n > 0 {
+		_ = level.Info(logger).Log("msg", "removed the saved positions of logs gone for a week", "dir", store.Dir, "count", n)
+	}
+	if err != nil {
+		_ = level.Warn(logger).Log("msg", "cannot remove old saved log positions", "dir", store.Dir, "err", err)
+	}
+}
+
 // openStateStore returns the store, or nil (positions in memory only)
 // with one message per folder and process when the folder cannot be used:
 // a warning, except for the default folder simply not existing (a host
@@ -109,6 +130,7 @@ func openStateStore(logger log.Logger, dir string) *tail.StateStore {
 	store := &tail.StateStore{Dir: dir}
 	err := store.Writable()
 	if err == nil {
+		pruneOnce(logger, store)
 		return store
 	}
 	if _, dup := stateWarned.LoadOrStore(dir, true); !dup {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // StateStore keeps one State per followed path as a small JSON file in a
@@ -26,7 +27,17 @@ func (s StateStore) file(path string) string {
 
 // Load returns the saved state of path, or nil when there is none.
 func (s StateStore) Load(path string) (*State, error) {
-	data, err := os.ReadFile(s.file(path))
+	st, err := s.loadFile(s.file(path))
+	if st != nil && st.Path != path {
+		return nil, nil // a hash collision or a hand-edited file: start afresh
+	}
+	return st, err
+}
+
+// loadFile reads one state file; nil, nil when it does not exist or
+// holds no usable state.
+func (s StateStore) loadFile(name string) (*State, error) {
+	data, err := os.ReadFile(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -35,10 +46,10 @@ func (s StateStore) Load(path string) (*State, error) {
 	}
 	var st State
 	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("state file %s: %w", s.file(path), err)
+		return nil, fmt.Errorf("state file %s: %w", name, err)
 	}
-	if st.Path != path || st.Offset < 0 {
-		return nil, nil // a hash collision or a hand-edited file: start afresh
+	if st.Path == "" || st.Offset < 0 {
+		return nil, nil
 	}
 	return &st, nil
 }
@@ -77,6 +88,39 @@ func WriteFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// Prune removes the saved states of files that are gone (a date-named
+// log rotated away for good) and were last saved more than olderThan ago,
+// so the folder does not grow by one file a day forever. A recent state is
+// kept even when its file is missing: the file may be between rotation and
+// re-creation, and the state finds the rotated file by its identity. It
+// returns how many it removed; a state it cannot read is left alone.
+func (s StateStore) Prune(olderThan time.Duration) (int, error) {
+	names, err := filepath.Glob(filepath.Join(s.Dir, "tail-*.json"))
+	if err != nil {
+		return 0, err
+	}
+	cutoff, removed := time.Now().Add(-olderThan), 0
+	var errs []error
+	for _, name := range names {
+		if fi, err := os.Stat(name); err != nil || fi.ModTime().After(cutoff) {
+			continue
+		}
+		st, err := s.loadFile(name)
+		if err != nil || st == nil {
+			continue
+		}
+		if _, err := os.Stat(st.Path); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := os.Remove(name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed++
+	}
+	return removed, errors.Join(errs...)
 }
 
 // Writable checks the folder exists and takes a file. It does not create

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // reader polls a Follower and keeps every line it was handed.
@@ -350,4 +351,47 @@ func FuzzSplit(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Prune removes only the states of files that are gone and were saved
+// long ago: a recent state of a missing file (between rotation and
+// re-creation) and an old state of a file still there stay.
+func TestStateStorePrune(t *testing.T) {
+	logs, dir := t.TempDir(), t.TempDir()
+	store := StateStore{Dir: dir}
+	save := func(name string, age time.Duration) string {
+		path := filepath.Join(logs, name)
+		if err := store.Save(State{Path: path, Offset: 1}); err != nil {
+			t.Fatal(err)
+		}
+		when := time.Now().Add(-age)
+		if err := os.Chtimes(store.file(path), when, when); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	goneOld := save("mail.log-20261001", 30*24*time.Hour)
+	goneRecent := save("mail.log", time.Hour)
+	presentOld := save("idle.log", 30*24*time.Hour)
+	appendTo(t, presentOld, "x\n")
+	bad := filepath.Join(dir, "tail-0000000000000000.json")
+	if err := os.WriteFile(bad, []byte("{bad"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	if err := os.Chtimes(bad, old, old); err != nil {
+		t.Fatal(err)
+	}
+	n, err := store.Prune(7 * 24 * time.Hour)
+	if n != 1 || err != nil {
+		t.Fatalf("pruned %d, %v; want 1", n, err)
+	}
+	for path, kept := range map[string]bool{goneOld: false, goneRecent: true, presentOld: true} {
+		if st, _ := store.Load(path); (st != nil) != kept {
+			t.Errorf("%s: kept %v, want %v", path, st != nil, kept)
+		}
+	}
+	if _, err := os.Stat(bad); err != nil {
+		t.Errorf("an unreadable state was removed: %v", err)
+	}
 }
