@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"syscall"
 	"testing"
 )
@@ -37,15 +35,7 @@ func TestSNFCountsOnceAcrossReloadAndRestart(t *testing.T) {
 				"<counters><m c='%d'/><s c='0'/><h c='%d'/></counters></stats>\n", 100000+i*100, i, i)
 		}
 	}
-	counter := regexp.MustCompile(`(?m)^heartbeat_snf_events_total\{event="messages",node="n1"\} (\S+)$`)
-	messages := func(p *process) int {
-		m := counter.FindStringSubmatch(p.metrics(t))
-		if m == nil {
-			return -1
-		}
-		n, _ := strconv.Atoi(m[1])
-		return n
-	}
+	messages := func(p *process) int { return p.sample(t, `heartbeat_snf_events_total{event="messages",node="n1"}`) }
 	start := func() *process {
 		return startExporter(t, demoTree+"/proc", demoTree+"/sys", root, "--config.file="+cfg, "--state.dir="+state)
 	}

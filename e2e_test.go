@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -174,6 +175,22 @@ var volatile = regexp.MustCompile(`^(heartbeat_scrape_collector_duration_seconds
 var quarantinePending = regexp.MustCompile(`(?m)^heartbeat_quarantine_scan_pending\{.*\} 1$`)
 
 var buildInfoLabels = regexp.MustCompile(`^(heartbeat_exporter_build_info)\{.*\} 1$`)
+
+// sample returns the value of one series (name{labels} as served, labels
+// in the served order) as an integer, or -1 when it is not served.
+func (p *process) sample(t *testing.T, series string) int {
+	t.Helper()
+	for _, line := range strings.Split(p.metrics(t), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return int(f)
+		}
+	}
+	return -1
+}
 
 func normalize(metrics string) string {
 	var out []string

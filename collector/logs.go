@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/journal"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/logrules"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/tail"
 )
@@ -82,7 +83,7 @@ func newLogsCollector(d Deps) (Collector, error) {
 		src, err := takeOverOrStart(c, d.Logger, root, lc, store)
 		if err != nil {
 			c.Close()
-			return nil, fmt.Errorf("logs %s: %w", lc.Path, err)
+			return nil, fmt.Errorf("logs %s: %w", lc.Name(), err)
 		}
 		c.sources = append(c.sources, src)
 	}
@@ -155,12 +156,12 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 	for _, s := range c.sources {
 		snap := s.snapshot()
 		if snap.err != "" {
-			broken = append(broken, s.cfg.Path+": "+snap.err)
+			broken = append(broken, s.cfg.Name()+": "+snap.err)
 		}
 		if !snap.seen {
 			continue // absent so far: quiet
 		}
-		name := s.cfg.Path
+		name := s.cfg.Name()
 		ch <- prometheus.MustNewConstMetric(logReadBytesDesc, prometheus.CounterValue, float64(snap.bytes), name)
 		ch <- prometheus.MustNewConstMetric(logLinesDesc, prometheus.CounterValue, float64(snap.lines), name)
 		ch <- prometheus.MustNewConstMetric(logTruncatedDesc, prometheus.CounterValue, float64(snap.truncated), name)
@@ -269,7 +270,7 @@ var (
 )
 
 func takeOverOrStart(owner *logsCollector, logger log.Logger, root string, lc config.LogConfig, store *tail.StateStore) (*logSource, error) {
-	key := root + "\x00" + lc.Path
+	key := root + "\x00" + lc.Name()
 	liveMu.Lock()
 	old := liveSources[key]
 	if old != nil && reflect.DeepEqual(old.cfg, lc) && reflect.DeepEqual(old.store, store) {
@@ -338,6 +339,7 @@ func (s *logSource) handOver(next *logsCollector, nextSrc *logSource) {
 	}
 	s.stop()
 	nextSrc.followers, s.followers = s.followers, nil
+	nextSrc.journal, s.journal = s.journal, nil
 	liveMu.Lock()
 	liveSources[s.key] = nextSrc
 	nextSrc.owner, nextSrc.pred = next, nil
@@ -379,6 +381,7 @@ type logSource struct {
 	pred    *logSource
 
 	followers map[string]*tail.Follower // by file path on disk; touched by the loop only
+	journal   *journal.Follower         // a journal source's; touched by the loop only
 	pending   pendingCounts             // counted, not yet published
 	lastSave  time.Time
 
@@ -407,7 +410,7 @@ func newLogSource(logger log.Logger, root string, lc config.LogConfig, store *ta
 	if err != nil {
 		return nil, err
 	}
-	return &logSource{key: root + "\x00" + lc.Path, root: root, cfg: lc, store: store, engine: engine,
+	return &logSource{key: root + "\x00" + lc.Name(), root: root, cfg: lc, store: store, engine: engine,
 		logger: logger, followers: map[string]*tail.Follower{}}, nil
 }
 
@@ -430,6 +433,9 @@ func (s *logSource) stop() {
 func (s *logSource) closeFiles() {
 	for _, f := range s.followers {
 		f.Close()
+	}
+	if s.journal != nil {
+		s.journal.Close()
 	}
 }
 
@@ -467,6 +473,9 @@ func (s *logSource) catchUp() {
 // round polls every file once; it says whether any stopped at the
 // per-poll cap with more to read.
 func (s *logSource) round() (more bool) {
+	if s.cfg.Journal != nil {
+		return s.roundJournal()
+	}
 	var errs []string
 	for _, path := range s.files() {
 		f := s.followers[path]
@@ -491,6 +500,48 @@ func (s *logSource) round() (more bool) {
 	}
 	s.setErr(strings.Join(errs, "; "))
 	return more
+}
+
+// roundJournal hands over what journalctl wrote since the last round; a
+// full queue means more is waiting.
+func (s *logSource) roundJournal() (more bool) {
+	if s.journal == nil {
+		s.journal = journal.New(journal.Options{
+			Directory:    s.journalDir(),
+			Root:         s.root,
+			Matches:      s.cfg.Journal.Matches,
+			MaxLineBytes: int(s.cfg.MaxLineBytes),
+			StartAtEnd:   s.cfg.StartAt != config.LogStartAtBeginning,
+		}, s.savedCursor())
+	}
+	before := s.pending.lines
+	n, err := s.journal.Poll(s.countLine)
+	s.pending.bytes += uint64(n)
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	} else {
+		s.markSeen()
+	}
+	s.setErr(msg)
+	return s.pending.lines-before >= journal.QueueLen
+}
+
+func (s *logSource) journalDir() string {
+	if s.cfg.Journal.Directory == "" {
+		return ""
+	}
+	return filepath.Join(s.root, s.cfg.Journal.Directory)
+}
+
+// journalStateKey names a journal source's saved cursor.
+func (s *logSource) journalStateKey() string { return "journal\x00" + s.key }
+
+func (s *logSource) savedCursor() string {
+	if st := s.savedState(s.journalStateKey()); st != nil {
+		return st.Cursor
+	}
+	return ""
 }
 
 func (s *logSource) countLine(line []byte, truncated bool) {
@@ -584,6 +635,12 @@ func (s *logSource) commit(force bool) {
 }
 
 func (s *logSource) saveStates() {
+	if s.journal != nil && s.journal.Cursor() != "" {
+		st := tail.State{Path: s.journalStateKey(), Cursor: s.journal.Cursor()}
+		if err := s.store.Save(st); err != nil {
+			_ = level.Warn(s.logger).Log("msg", "cannot save journal cursor", "log", s.cfg.Name(), "err", err)
+		}
+	}
 	for _, f := range s.followers {
 		st, ok := f.State()
 		if !ok {
@@ -605,7 +662,7 @@ func (s *logSource) setErr(msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if msg != s.err && msg != "" {
-		_ = level.Error(s.logger).Log("msg", "log unreadable", "log", s.cfg.Path, "err", msg)
+		_ = level.Error(s.logger).Log("msg", "log unreadable", "log", s.cfg.Name(), "err", msg)
 	}
 	s.err = msg
 }

@@ -20,6 +20,9 @@ type LogConfig struct {
 	// Path of the log, or a glob; each matching file is followed (never a
 	// compressed one). Read under --path.rootfs.
 	Path string `yaml:"path"`
+	// Journal, instead of a path: the systemd journal, read through
+	// journalctl (run only for such an entry).
+	Journal *LogJournal `yaml:"journal"`
 	// Presets by name: amavis, postfix, clamd, spamd, freshclam, errors.
 	Presets []string `yaml:"presets"`
 	// StartAt is where a file with no saved position starts: end (the
@@ -33,6 +36,35 @@ type LogConfig struct {
 	// PollInterval: how often the file is checked for new lines (1s).
 	PollInterval time.Duration `yaml:"poll_interval"`
 }
+
+// LogJournal says which journal entries a log source follows.
+type LogJournal struct {
+	// Directory of journal files, under --path.rootfs (another machine's
+	// or a container's); empty: the system journal.
+	Directory string `yaml:"directory"`
+	// Matches are journalctl's: FIELD=VALUE (e.g. _SYSTEMD_UNIT=postfix@-.service,
+	// SYSLOG_IDENTIFIER=amavis); several on one field are ORed, on
+	// different fields ANDed, and "+" starts an alternative group.
+	Matches []string `yaml:"matches"`
+}
+
+// Name is the source's log label: its path, or "journal" with the
+// directory and matches that tell journal sources apart.
+func (l LogConfig) Name() string {
+	if l.Journal == nil {
+		return l.Path
+	}
+	name := "journal"
+	if l.Journal.Directory != "" {
+		name += ":" + l.Journal.Directory
+	}
+	if len(l.Journal.Matches) > 0 {
+		name += " " + strings.Join(l.Journal.Matches, " ")
+	}
+	return name
+}
+
+var journalMatchRE = regexp.MustCompile(`^(\+|[A-Z0-9_]+=.*)$`)
 
 // LogRule is an operator's rule.
 type LogRule struct {
@@ -147,6 +179,22 @@ func (l LogConfig) RuleSet() ([]logrules.Rule, error) {
 	return rules, nil
 }
 
+func validateJournal(at string, j LogJournal) []FieldError {
+	var errs []FieldError
+	if j.Directory != "" {
+		if msg := checkAbsPath(j.Directory); msg != "" {
+			errs = append(errs, FieldError{Path: at + ".directory", Msg: msg})
+		}
+	}
+	for i, m := range j.Matches {
+		if !journalMatchRE.MatchString(m) {
+			errs = append(errs, FieldError{Path: fmt.Sprintf("%s.matches[%d]", at, i),
+				Msg: fmt.Sprintf("%q is not a journal match: FIELD=VALUE with an upper-case field name, or +", m)})
+		}
+	}
+	return errs
+}
+
 // validateLogs checks the logs section; label sets must agree per counter
 // across all logs, as one metric has one set of label names.
 func (c *Config) validateLogs() []FieldError {
@@ -163,14 +211,21 @@ func (c *Config) validateLogs() []FieldError {
 	paths := map[string]bool{}
 	for i, l := range c.Logs {
 		at := fmt.Sprintf("logs[%d]", i)
-		if paths[l.Path] {
-			add(at+".path", "%q is listed twice; give one entry all its presets and rules", l.Path)
+		if paths[l.Name()] {
+			add(at+".path", "%q is listed twice; give one entry all its presets and rules", l.Name())
 		}
-		paths[l.Path] = true
-		if msg := checkAbsPath(l.Path); msg != "" {
-			add(at+".path", "%s", msg)
-		} else if _, err := filepath.Match(l.Path, ""); err != nil {
-			add(at+".path", "bad glob %q: %v", l.Path, err)
+		paths[l.Name()] = true
+		switch {
+		case l.Journal != nil && l.Path != "":
+			add(at+".journal", "path and journal exclude each other: one source per entry")
+		case l.Journal != nil:
+			errs = append(errs, validateJournal(at+".journal", *l.Journal)...)
+		default:
+			if msg := checkAbsPath(l.Path); msg != "" {
+				add(at+".path", "%s", msg)
+			} else if _, err := filepath.Match(l.Path, ""); err != nil {
+				add(at+".path", "bad glob %q: %v", l.Path, err)
+			}
 		}
 		for j, p := range l.Presets {
 			if _, err := logrules.Preset(p); err != nil {
@@ -268,7 +323,14 @@ func ruleLabelNames(r logrules.Rule) string {
 func (c *Config) logDirs() []string {
 	var dirs []string
 	for _, l := range c.Logs {
-		dirs = append(dirs, filepath.Dir(l.Path))
+		switch {
+		case l.Journal == nil:
+			dirs = append(dirs, filepath.Dir(l.Path))
+		case l.Journal.Directory != "":
+			dirs = append(dirs, l.Journal.Directory)
+		default:
+			dirs = append(dirs, "/var/log/journal") // where a persistent system journal lives
+		}
 	}
 	return dirs
 }

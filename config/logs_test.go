@@ -42,6 +42,11 @@ func TestLogsValidation(t *testing.T) {
 		// Without the amavis preset too: snf serves heartbeat_messages_total{source,verdict}.
 		{"logs: [{path: /x, rules: [{name: r, regex: a, counter: heartbeat_messages_total, labels: {source: x}}]}]", "one metric has one set of label names"},
 		{"logs: [{path: /x, rules: [{name: r, regex: a, counter: heartbeat_service_restarts_total}]}]", "logs[0].rules[0].counter: \"heartbeat_service_restarts_total\" belongs to another collector"},
+		{"logs: [{path: /x, journal: {}}]", "logs[0].journal: path and journal exclude each other"},
+		{"logs: [{journal: {matches: [unit=postfix]}}]", "logs[0].journal.matches[0]: \"unit=postfix\" is not a journal match"},
+		{"logs: [{journal: {directory: var/log/journal}}]", "logs[0].journal.directory: path \"var/log/journal\" is not absolute"},
+		{"logs: [{journal: {}}, {journal: {}}]", "logs[1].path: \"journal\" is listed twice"},
+		{"logs: [{}]", "logs[0].path: path is empty"},
 	} {
 		_, err := Parse("t.yml", []byte(tc.yaml))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -64,5 +69,21 @@ func TestLogsValidation(t *testing.T) {
 `
 	if _, err := Parse("ok.yml", []byte(ok)); err != nil {
 		t.Fatal(err)
+	}
+	journal := `logs:
+  - journal: {matches: [_SYSTEMD_UNIT=postfix@-.service, +, SYSLOG_IDENTIFIER=amavis]}
+    presets: [postfix, amavis]
+  - journal: {directory: /var/log/journal/remote}
+    presets: [errors]
+`
+	cfg, err := Parse("journal.yml", []byte(journal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Logs[0].Name(); got != "journal _SYSTEMD_UNIT=postfix@-.service + SYSLOG_IDENTIFIER=amavis" {
+		t.Errorf("log label %q", got)
+	}
+	if got := cfg.Logs[1].Name(); got != "journal:/var/log/journal/remote" {
+		t.Errorf("log label %q", got)
 	}
 }

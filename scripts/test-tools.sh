@@ -12,12 +12,16 @@ declare -A tools=(
   [prometheus]=prometheus
   [prometheus-pushgateway]=prometheus-pushgateway
   [prometheus-alertmanager]=prometheus-alertmanager
+  [journalctl]=systemd
 )
 
 missing_pkgs=()
 for cmd in "${!tools[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing_pkgs+=("${tools[$cmd]}")
 done
+# Debian keeps systemd's helpers outside PATH.
+[ -x /lib/systemd/systemd-journal-remote ] || [ -x /usr/lib/systemd/systemd-journal-remote ] ||
+  missing_pkgs+=(systemd-journal-remote)
 [ ${#missing_pkgs[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -108,7 +108,7 @@ func (s StateStore) Prune(olderThan time.Duration) (int, error) {
 			continue
 		}
 		st, err := s.loadFile(name)
-		if err != nil || st == nil {
+		if err != nil || st == nil || st.Cursor != "" { // a journal's cursor names no file
 			continue
 		}
 		if _, err := os.Stat(st.Path); !errors.Is(err, fs.ErrNotExist) {

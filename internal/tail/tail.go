@@ -52,6 +52,9 @@ type State struct {
 	Fingerprint    string `json:"fingerprint"`     // hex sha256 of the first FingerprintLen bytes
 	FingerprintLen int    `json:"fingerprint_len"` // up to FingerprintBytes
 	Offset         int64  `json:"offset"`          // after the last complete line handed out
+	// Cursor, for a journal source (Path then names the source, not a
+	// file): the journal cursor of the last entry counted.
+	Cursor string `json:"cursor,omitempty"`
 }
 
 // LineFunc receives each complete line without its newline; truncated says

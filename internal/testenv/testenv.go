@@ -29,6 +29,20 @@ func RequireTool(t testing.TB, name, debianPackage string) string {
 	return ""
 }
 
+// RequireToolIn is RequireTool for a program that may live outside PATH
+// (Debian puts systemd's helpers in /lib/systemd): dirs are tried after
+// PATH.
+func RequireToolIn(t testing.TB, name, debianPackage string, dirs ...string) string {
+	t.Helper()
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	return RequireTool(t, name, debianPackage)
+}
+
 // RerunAsNobody runs the named test again, in a copy of the test binary
 // that user nobody can execute, as user nobody, with env added; it fails
 // t unless that run passes. For what root is allowed and a daemon's
