@@ -10,7 +10,9 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
+	"time"
 
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/journal"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/logrules"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/tail"
 )
@@ -18,6 +20,7 @@ import (
 func main() {
 	presets := flag.String("presets", "amavis,postfix,errors", "comma-separated presets")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile here")
+	journalDir := flag.Bool("journal", false, "FILE is a folder of journal files, read through journalctl from its start (ends after 1s without a new entry)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		pf, err := os.Create(*cpuProfile)
@@ -26,7 +29,7 @@ func main() {
 		}
 	}
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: logsbench [-presets a,b] [-cpuprofile F] FILE")
+		fmt.Fprintln(os.Stderr, "usage: logsbench [-presets a,b] [-cpuprofile F] [-journal] FILE")
 		os.Exit(2)
 	}
 	var rules []logrules.Rule
@@ -43,8 +46,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	f := tail.New(flag.Arg(0), tail.Options{}, nil)
-	defer f.Close()
 	var (
 		delta logrules.Delta
 		lines uint64
@@ -53,20 +54,50 @@ func main() {
 		lines++
 		engine.Match(line, &delta)
 	}
-	for {
-		n, err := f.Poll(count)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			break
-		}
-		if n == 0 {
-			break
-		}
+	if *journalDir {
+		readJournal(flag.Arg(0), count)
+	} else {
+		readFile(flag.Arg(0), count)
 	}
 	fmt.Printf("lines %d\n", lines)
 	for id, s := range engine.Series() {
 		if id < len(delta.Counts) && delta.Counts[id] > 0 {
 			fmt.Printf("%s %v %d\n", s.Counter, s.Labels, delta.Counts[id])
+		}
+	}
+}
+
+func readFile(path string, count tail.LineFunc) {
+	f := tail.New(path, tail.Options{}, nil)
+	defer f.Close()
+	for {
+		n, err := f.Poll(count)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// readJournal follows the journal folder from its start, through the logs
+// collector's journal follower, until it has been idle for a second.
+func readJournal(dir string, count tail.LineFunc) {
+	f := journal.New(journal.Options{Directory: dir}, "")
+	defer f.Close()
+	idleSince := time.Now()
+	for time.Since(idleSince) < time.Second {
+		n, err := f.Poll(count)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return
+		}
+		if n > 0 {
+			idleSince = time.Now()
+		} else {
+			time.Sleep(time.Millisecond)
 		}
 	}
 }

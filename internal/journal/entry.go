@@ -72,28 +72,39 @@ func ParseEntry(line []byte) (Entry, error) {
 }
 
 // value decodes a field's value; for a field set several times, the first.
+// It looks at the first byte rather than trying each shape in turn.
 func value(raw json.RawMessage) []byte {
 	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] == 'n' {
+	if len(raw) == 0 {
 		return nil
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return nil
+		}
 		return []byte(s)
-	}
-	var b []byte
-	var nums []int
-	if json.Unmarshal(raw, &nums) == nil {
-		for _, n := range nums {
-			b = append(b, byte(n))
+	case '[':
+		inner := bytes.TrimSpace(raw[1:])
+		if len(inner) > 0 && (inner[0] == '"' || inner[0] == '[') {
+			var many []json.RawMessage
+			if json.Unmarshal(raw, &many) != nil || len(many) == 0 {
+				return nil
+			}
+			return value(many[0])
+		}
+		var nums []int
+		if json.Unmarshal(raw, &nums) != nil {
+			return nil
+		}
+		b := make([]byte, len(nums))
+		for i, n := range nums {
+			b[i] = byte(n)
 		}
 		return b
 	}
-	var many []json.RawMessage
-	if json.Unmarshal(raw, &many) == nil && len(many) > 0 {
-		return value(many[0])
-	}
-	return nil
+	return nil // null, or not a journal value
 }
 
 // AppendLine appends the entry as a syslog-style line (in the local time

@@ -173,3 +173,21 @@ func FuzzParseEntry(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEntryToLine is the per-entry work on top of journalctl's:
+// decoding its JSON and building the line.
+func BenchmarkEntryToLine(b *testing.B) {
+	raw := []byte(`{"__CURSOR":"s=7807f44a7d944f229123f0ba263b2a1f;i=1;b=0123456789abcdef0123456789abcdef;m=0;t=644401c150800;x=3de4e315031469ae",` +
+		`"__REALTIME_TIMESTAMP":"1763892000000000","__MONOTONIC_TIMESTAMP":"0","_BOOT_ID":"0123456789abcdef0123456789abcdef",` +
+		`"SYSLOG_IDENTIFIER":"amavis","_PID":"2812","_HOSTNAME":"gw",` +
+		`"MESSAGE":"(02812-01) Passed CLEAN {RelayedInbound}, [192.0.2.10]:40312 [192.0.2.10] <alice@example.org> -> <bob@example.com>, Queue-ID: 4Xk2Lq1zN0z9sQ, Hits: 1.249, size: 3310, 478 ms"}`)
+	b.SetBytes(int64(len(raw)))
+	var line []byte
+	for b.Loop() {
+		e, err := ParseEntry(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		line = e.AppendLine(line[:0])
+	}
+}
