@@ -145,6 +145,7 @@ func (f *Follower) start() error {
 		prog = "journalctl"
 	}
 	cmd := exec.Command(prog, f.Args()...)
+	dieWithParent(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err

@@ -2,9 +2,13 @@ package journal
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -190,4 +194,50 @@ func BenchmarkEntryToLine(b *testing.B) {
 		}
 		line = e.AppendLine(line[:0])
 	}
+}
+
+// journalctl dies with the exporter even when the exporter cannot close it
+// (SIGKILL): the test runs itself as the "exporter", with a stand-in
+// journalctl that records its PID and sleeps.
+func TestJournalctlDiesWithExporter(t *testing.T) {
+	if script := os.Getenv("JOURNAL_TEST_SCRIPT"); script != "" {
+		f := New(Options{Journalctl: script}, "")
+		if _, err := f.Poll(func([]byte, bool) {}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Minute) // killed before
+		return
+	}
+	dir := t.TempDir()
+	pidFile, script := filepath.Join(dir, "pid"), filepath.Join(dir, "journalctl")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho $$ > "+pidFile+"\nexec sleep 600\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestJournalctlDiesWithExporter$")
+	cmd.Env = append(os.Environ(), "JOURNAL_TEST_SCRIPT="+script)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	for i := 0; i < 500 && pid == 0; i++ {
+		if b, err := os.ReadFile(pidFile); err == nil {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if pid == 0 {
+		_ = cmd.Process.Kill()
+		t.Fatal("the stand-in journalctl did not start")
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	for i := 0; i < 500; i++ {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(stat), ") Z ") { // gone, or a zombie not reaped yet
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	t.Fatalf("journalctl (pid %d) outlived the killed exporter", pid)
 }
