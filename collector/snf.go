@@ -155,7 +155,13 @@ func (c *snfCollector) Close() {
 	defer snfStatesMu.Unlock()
 	st := c.snfState
 	st.users--
-	if st.users > 0 || snfStates[st.root] != st {
+	if st.users > 0 {
+		return
+	}
+	if cur := snfStates[st.root]; cur != st {
+		if cur != nil && cur.pred == st {
+			cur.pred = nil // replaced and done: not kept alive by its successor
+		}
 		return
 	}
 	if st.pred != nil && st.pred.users > 0 {

@@ -115,6 +115,9 @@ func TestSNFReload(t *testing.T) {
 			}
 			next := st.again(t, tc.next)
 			st.c.(Closer).Close()
+			if p := next.c.(*snfCollector).pred; p != nil {
+				t.Error("the replaced state is still referenced by its successor")
+			}
 			st.write(t, snfDaily, snfSnap("n1", 3, 1, 1, 0), true)
 			next.expect(t, tc.want)
 		})
