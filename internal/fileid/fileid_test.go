@@ -1,0 +1,123 @@
+//go:build unix
+
+package fileid
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// openWithin runs open and fails the test if it has not returned after a
+// generous wait: a blocking open of a FIFO never returns.
+func openWithin(t *testing.T, open func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- open() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("open blocked")
+		return nil
+	}
+}
+
+func TestOpenRegularRefusesWhatIsNotAFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "x.prom")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(fifo, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, link, "/dev/zero", "/dev/null", dir} {
+		for name, open := range map[string]func(string) (*os.File, os.FileInfo, error){
+			"follow": OpenRegular, "nofollow": OpenRegularNoFollow,
+		} {
+			err := openWithin(t, func() error {
+				f, _, err := open(p)
+				if err == nil {
+					f.Close()
+				}
+				return err
+			})
+			if !errors.Is(err, ErrNotRegular) {
+				t.Errorf("%s %s: err = %v, want ErrNotRegular", name, p, err)
+			}
+		}
+		_, err := ReadRegular(p, 0)
+		if !errors.Is(err, ErrNotRegular) {
+			t.Errorf("ReadRegular %s: err = %v", p, err)
+		}
+	}
+}
+
+func TestOpenRegularReadsAFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(p, link); err != nil {
+		t.Fatal(err)
+	}
+	f, fi, err := OpenRegular(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	flags, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if flags&unix.O_NONBLOCK != 0 {
+		t.Error("file left in non-blocking mode")
+	}
+	if fi.Size() != 6 {
+		t.Errorf("size %d", fi.Size())
+	}
+	st, _ := os.Stat(p)
+	if !Of(fi).SameFile(Of(st)) || Of(fi) != Of(st) {
+		t.Errorf("identity %+v differs from %+v", Of(fi), Of(st))
+	}
+	if _, _, err := OpenRegularNoFollow(link); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("nofollow on a link: %v", err)
+	}
+	if b, err := ReadRegularNoFollow(p, 6); err != nil || string(b) != "hello\n" {
+		t.Errorf("ReadRegularNoFollow = %q, %v", b, err)
+	}
+	if _, err := ReadRegular(p, 5); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("limit 5: %v", err)
+	}
+	if _, _, err := OpenRegular(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing: %v", err)
+	}
+}
+
+func TestIdentityChangesWithReplacement(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.Stat(p)
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.WriteFile(tmp, []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.Stat(p)
+	if Of(a).SameFile(Of(b)) {
+		t.Error("a file renamed into place kept the identity")
+	}
+}
