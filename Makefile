@@ -8,7 +8,7 @@ VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) \
              -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=$(shell id -un)@$(shell hostname) \
              -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
-DEMO_ADDR ?= 127.0.0.1:10025
+DEMO_ADDR ?= 127.0.0.1:10734
 FUZZTIME  ?= 15s
 GOFILES    = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*')
 

@@ -119,7 +119,7 @@ cp alerts/alerts.yaml alerts/rules.yaml "$OUT/"
   echo "      - {source_labels: [__name__], regex: 'bench_(heartbeat_.*)', target_label: __name__, replacement: '\$1'}"
   echo "    static_configs:"
   for i in $(seq 1 "$N"); do
-    echo "      - {targets: ['$EXPORTER'], labels: {instance: 'gw$i.example.net:10025'}}"
+    echo "      - {targets: ['$EXPORTER'], labels: {instance: 'gw$i.example.net:10734'}}"
   done
 } >"$OUT/prometheus.yml"
 prometheus --config.file="$OUT/prometheus.yml" --storage.tsdb.path="$OUT/data" \
