@@ -91,11 +91,10 @@ func TestDefaultPort(t *testing.T) {
 func TestDefaultPortEverywhere(t *testing.T) {
 	port := strconv.Itoa(defaultPort(t))
 	for file, want := range map[string][]string{
-		"README.md":                           {"http://127.0.0.1:" + port + "/metrics", "| `:" + port + "` |"},
-		"Makefile":                            {"DEMO_ADDR ?= 127.0.0.1:" + port},
-		"examples/heartbeat_exporter.service": {"--web.listen-address=:" + port},
-		"examples/prometheus.yml":             {":" + port + "'"},
-		"mixins/heartbeat-mixin/README.md":    {"exporter's port (" + port + ")"},
+		"README.md":                        {"http://127.0.0.1:" + port + "/metrics", "| `:" + port + "` |"},
+		"Makefile":                         {"DEMO_ADDR ?= 127.0.0.1:" + port},
+		"examples/prometheus.yml":          {":" + port + "'"},
+		"mixins/heartbeat-mixin/README.md": {"exporter's port (" + port + ")"},
 	} {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -106,6 +105,14 @@ func TestDefaultPortEverywhere(t *testing.T) {
 				t.Errorf("%s does not contain %q", file, w)
 			}
 		}
+	}
+	// The unit either leaves the built-in default alone or names it.
+	unit, err := os.ReadFile("examples/heartbeat_exporter.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(unit), "--web.listen-address") && !strings.Contains(string(unit), "--web.listen-address=:"+port) {
+		t.Errorf("the unit listens elsewhere than the default port %s", port)
 	}
 	readme, _ := os.ReadFile("README.md")
 	if first := strings.SplitN(string(readme), "\n", 6); !strings.Contains(strings.Join(first, "\n"), ":"+port+"/metrics") {
