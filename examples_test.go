@@ -17,13 +17,30 @@ import (
 func TestExamplePrometheusConfigs(t *testing.T) {
 	promtool := testenv.RequireTool(t, "promtool", "prometheus")
 	for _, args := range [][]string{
-		{"check", "config", "examples/prometheus.yml"},
 		{"check", "config", "examples/prometheus-fleet.yml"},
 		{"check", "config", "--agent", "examples/remote-write/prometheus-agent.yml"},
 	} {
 		if out, err := exec.Command(promtool, args...).CombinedOutput(); err != nil {
 			t.Errorf("promtool %v: %v\n%s", args, err, out)
 		}
+	}
+}
+
+// examples/prometheus.yml, installed as its comments and the README say
+// (the rendered rules in heartbeat/ beside it), loads both rule files.
+func TestExamplePrometheusConfigLoadsRules(t *testing.T) {
+	promtool := testenv.RequireTool(t, "promtool", "prometheus")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "prometheus.yml"), string(readFile(t, "examples/prometheus.yml")))
+	if err := os.MkdirAll(filepath.Join(dir, "heartbeat"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"alerts.yaml", "rules.yaml"} {
+		writeFile(t, filepath.Join(dir, "heartbeat", f), string(readFile(t, filepath.Join("alerts", f))))
+	}
+	out, err := exec.Command(promtool, "check", "config", filepath.Join(dir, "prometheus.yml")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "SUCCESS: 2 rule files found") {
+		t.Errorf("promtool check config: %v\n%s", err, out)
 	}
 }
 
