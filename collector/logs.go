@@ -119,12 +119,13 @@ func pruneOnce(logger log.Logger, store *tail.StateStore) {
 // with one message per folder and process when the folder cannot be used:
 // a warning, except for the default folder simply not existing (a host
 // where the exporter was not installed by its package, as in a test run),
-// which is only worth an info line.
+// which is only worth an info line. An empty --state.dir is the operator's
+// explicit choice (the demo makes it), so it is an info line too.
 func openStateStore(logger log.Logger, dir string) *tail.StateStore {
 	const msg = "log positions and SNF marks are kept in memory only; after a restart, log lines written while the exporter was down are not counted and SNF snapshots still in their files are counted again"
 	if dir == "" {
 		if _, dup := stateWarned.LoadOrStore("", true); !dup {
-			_ = level.Warn(logger).Log("msg", "no --state.dir: "+msg)
+			_ = level.Info(logger).Log("msg", "--state.dir is empty: "+msg)
 		}
 		return nil
 	}
