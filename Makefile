@@ -12,7 +12,7 @@ DEMO_ADDR ?= 127.0.0.1:10734
 FUZZTIME  ?= 15s
 GOFILES    = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*')
 
-.PHONY: all build test lint fmt-check vet staticcheck unit demo fuzz bench bench-textfile bench-quarantine bench-services mixin mixin-check bench-rules clean
+.PHONY: all build test lint fmt-check vet staticcheck demo fuzz bench bench-textfile bench-quarantine bench-services mixin mixin-check bench-rules clean
 
 all: build
 
