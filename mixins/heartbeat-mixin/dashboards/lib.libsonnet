@@ -1,6 +1,11 @@
 // A small self-contained dashboard builder: plain Grafana JSON, no
 // grafonnet. Panels get their ids and grid positions from dashboard().
 local ds = { type: 'prometheus', uid: '${datasource}' };
+// A variable's selection when the dashboard opens: Grafana's schema wants
+// text and value; an empty one lets Grafana pick the default data source
+// or the first value, 'All' selects every value.
+local none = { text: '', value: '' };
+local all = { text: ['All'], value: ['$__all'] };
 {
   // The selector every panel query uses.
   sel:: 'job=~"$job", instance=~"$instance"',
@@ -40,20 +45,34 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
 
   timeseries(title, unit, targets, w=12, h=8, description='')::
     self.panel('timeseries', title, unit, targets, w, h, description) {
-      options: { legend: { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] }, tooltip: { mode: 'multi' } },
+      options: {
+        legend: { showLegend: true, displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] },
+        tooltip: { mode: 'multi', sort: 'none' },
+      },
     },
 
   stat(title, unit, expr, steps=[[null, 'green']], w=4, h=4, description='')::
     self.panel('stat', title, unit, [self.target(expr)], w, h, description) {
       fieldConfig+: { defaults+: { thresholds: $.thresholds(steps) } },
-      options: { colorMode: 'background', reduceOptions: { calcs: ['lastNotNull'] } },
+      // Grafana's defaults, spelled out: its schema requires every one.
+      options: {
+        colorMode: 'background',
+        graphMode: 'none',
+        justifyMode: 'auto',
+        textMode: 'auto',
+        orientation: 'auto',
+        wideLayout: true,
+        showPercentChange: false,
+        percentChangeColorMode: 'standard',
+        reduceOptions: { calcs: ['lastNotNull'] },
+      },
     },
 
   table(title, unit, targets, transformations=[], overrides=[], w=24, h=10, description='')::
     self.panel('table', title, unit, targets, w, h, description) {
       fieldConfig+: { overrides: overrides },
       transformations: transformations,
-      options: { showHeader: true },
+      options: { showHeader: true, frameIndex: 0 },
     },
 
   // A column override: its unit and colour thresholds.
@@ -92,6 +111,18 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
     schemaVersion: 39,
     editable: true,
     time: { from: 'now-24h', to: 'now' },
+    // Grafana's built-in annotations (alerts and annotations made by hand).
+    annotations: {
+      list: [{
+        builtIn: 1,
+        datasource: { type: 'grafana', uid: '-- Grafana --' },
+        enable: true,
+        hide: true,
+        iconColor: 'rgba(0, 211, 255, 1)',
+        name: 'Annotations & Alerts',
+        type: 'dashboard',
+      }],
+    },
     templating: {
       list: [
         {
@@ -99,7 +130,7 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
           label: 'Data source',
           type: 'datasource',
           query: 'prometheus',
-          current: {},
+          current: none,
           hide: 0,
         },
         {
@@ -112,7 +143,7 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
           refresh: 2,
           multi: true,
           includeAll: true,
-          current: {},
+          current: all,
           sort: 1,
         },
         {
@@ -125,7 +156,7 @@ local ds = { type: 'prometheus', uid: '${datasource}' };
           refresh: 2,
           multi: multiInstance,
           includeAll: multiInstance,
-          current: {},
+          current: if multiInstance then all else none,
           sort: 1,
         },
       ],
