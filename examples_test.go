@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
@@ -79,5 +82,117 @@ func TestFleetExampleInstanceLabels(t *testing.T) {
 	want := []string{"127.0.0.1 customer=", "acme-fra1-mx1 customer=acme"}
 	if !slices.Equal(got, want) {
 		t.Errorf("instance labels %q, want %q", got, want)
+	}
+}
+
+// examples/grafana/provisioning is Grafana's provisioning layout: a file
+// dashboard provider and a Prometheus data source of the type the
+// dashboards' datasource variable lists, its time interval the example
+// scrape interval; the README's Grafana section points at it.
+func TestGrafanaProvisioningExample(t *testing.T) {
+	var providers struct {
+		APIVersion int `yaml:"apiVersion"`
+		Providers  []struct {
+			Name, Folder, Type    string
+			OrgID                 int  `yaml:"orgId"`
+			DisableDeletion       bool `yaml:"disableDeletion"`
+			AllowUIUpdates        bool `yaml:"allowUiUpdates"`
+			UpdateIntervalSeconds int  `yaml:"updateIntervalSeconds"`
+			Options               struct{ Path string }
+		}
+	}
+	var sources struct {
+		APIVersion  int `yaml:"apiVersion"`
+		Datasources []struct {
+			Name, UID, Type, Access, URL string
+			IsDefault                    bool `yaml:"isDefault"`
+			Editable                     bool
+			JSONData                     struct {
+				TimeInterval string `yaml:"timeInterval"`
+			} `yaml:"jsonData"`
+		}
+	}
+	decodeStrict(t, "examples/grafana/provisioning/dashboards/heartbeat.yml", &providers)
+	decodeStrict(t, "examples/grafana/provisioning/datasources/prometheus.yml", &sources)
+	if providers.APIVersion != 1 || len(providers.Providers) != 1 {
+		t.Fatalf("dashboard provisioning: apiVersion %d, %d providers", providers.APIVersion, len(providers.Providers))
+	}
+	if p := providers.Providers[0]; p.Type != "file" || !filepath.IsAbs(p.Options.Path) {
+		t.Errorf("dashboard provider: type %q path %q, want a file provider with an absolute path", p.Type, p.Options.Path)
+	}
+	if sources.APIVersion != 1 || len(sources.Datasources) != 1 {
+		t.Fatalf("data source provisioning: apiVersion %d, %d data sources", sources.APIVersion, len(sources.Datasources))
+	}
+	ds := sources.Datasources[0]
+	var scrape struct {
+		ScrapeConfigs []struct {
+			ScrapeInterval string `yaml:"scrape_interval"`
+		} `yaml:"scrape_configs"`
+	}
+	raw, err := os.ReadFile("examples/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(raw, &scrape); err != nil || len(scrape.ScrapeConfigs) == 0 {
+		t.Fatalf("examples/prometheus.yml: %v", err)
+	}
+	if ds.JSONData.TimeInterval != scrape.ScrapeConfigs[0].ScrapeInterval {
+		t.Errorf("data source timeInterval %q, examples/prometheus.yml scrapes every %q", ds.JSONData.TimeInterval, scrape.ScrapeConfigs[0].ScrapeInterval)
+	}
+	if !ds.IsDefault {
+		t.Error("the data source is not the default one the dashboards start on")
+	}
+	dashboards, _ := filepath.Glob("dashboards/*.json")
+	if len(dashboards) == 0 {
+		t.Fatal("no dashboards/*.json")
+	}
+	for _, path := range dashboards {
+		var d struct {
+			Templating struct {
+				List []struct{ Name, Type, Query any }
+			}
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		found := false
+		for _, v := range d.Templating.List {
+			if v.Name == "datasource" {
+				found = true
+				if v.Query != ds.Type {
+					t.Errorf("%s: datasource variable lists %v, the example provisions %s", path, v.Query, ds.Type)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no datasource variable", path)
+		}
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, grafana, _ := strings.Cut(string(readme), "\n## Alerts and dashboards")
+	grafana, _, _ = strings.Cut(grafana, "\n## ")
+	if !strings.Contains(grafana, "examples/grafana/") {
+		t.Error("the README's Grafana section does not point at examples/grafana/")
+	}
+}
+
+func decodeStrict(t *testing.T, path string, into any) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(into); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }
