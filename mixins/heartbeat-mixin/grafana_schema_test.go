@@ -19,6 +19,9 @@ import (
 // every complaint, one per line.
 func schemaComplaints(raw []byte) []string {
 	plugins.RegisterDefaultPlugins()
+	// The v1 dashboard JSON is what the mixin renders and what file
+	// provisioning loads; dashboardv2 is a different document.
+	//lint:ignore SA1019 the v1 schema is the one our JSON is in
 	var d dashboard.Dashboard
 	var out []string
 	if err := d.UnmarshalJSONStrict(raw); err != nil {
