@@ -176,7 +176,7 @@ func TestGrafanaProvisioningExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, grafana, _ := strings.Cut(string(readme), "\n## Alerts and dashboards")
+	_, grafana, _ := strings.Cut(string(readme), "\n## Grafana\n")
 	grafana, _, _ = strings.Cut(grafana, "\n## ")
 	if !strings.Contains(grafana, "examples/grafana/") {
 		t.Error("the README's Grafana section does not point at examples/grafana/")
