@@ -287,8 +287,8 @@ func (s *Scrape) run(name string, c Collector, ch chan<- prometheus.Metric) {
 		success = 0
 		errorLog.report(s.logger, name, err)
 	}
-	ch <- prometheus.MustNewConstMetric(scrapeDurationDesc, prometheus.GaugeValue, duration, name)
-	ch <- prometheus.MustNewConstMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, name)
+	ch <- constMetric(scrapeDurationDesc, prometheus.GaugeValue, duration, name)
+	ch <- constMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, name)
 }
 
 // safeUpdate turns a panic in a collector into an error for that collector

@@ -135,11 +135,11 @@ func (c *corefilesCollector) report(ch chan<- prometheus.Metric, d coreDir) erro
 		newest = max(newest, float64(info.ModTime().UnixNano())/1e9)
 	}
 	for exe, n := range capCounts(perExe, c.maxExes) {
-		ch <- prometheus.MustNewConstMetric(coreFilesDesc, prometheus.GaugeValue, n, d.dir, exe)
+		ch <- constMetric(coreFilesDesc, prometheus.GaugeValue, n, d.dir, exe)
 	}
-	ch <- prometheus.MustNewConstMetric(coreBytesDesc, prometheus.GaugeValue, bytes, d.dir)
+	ch <- constMetric(coreBytesDesc, prometheus.GaugeValue, bytes, d.dir)
 	if len(perExe) > 0 {
-		ch <- prometheus.MustNewConstMetric(coreNewestDesc, prometheus.GaugeValue, newest, d.dir)
+		ch <- constMetric(coreNewestDesc, prometheus.GaugeValue, newest, d.dir)
 	}
 	return errors.Join(errs...)
 }

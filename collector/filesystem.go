@@ -148,7 +148,7 @@ func (c *filesystemCollector) report(ch chan<- prometheus.Metric, g *fsMount) er
 		_ = level.Info(logger).Log("msg", "file system answers statfs again")
 	}
 	if r.Stuck {
-		ch <- prometheus.MustNewConstMetric(fsStuckDesc, prometheus.GaugeValue, 1, labels...)
+		ch <- constMetric(fsStuckDesc, prometheus.GaugeValue, 1, labels...)
 		if r.Err != nil {
 			return fmt.Errorf("%s: scrape ended before the file system answered: %w", g.m.Mountpoint, r.Err)
 		}
@@ -198,10 +198,10 @@ func (c *filesystemCollector) report(ch chan<- prometheus.Metric, g *fsMount) er
 		{fsReadonlyDesc, readonly},
 		{fsStuckDesc, 0},
 	} {
-		ch <- prometheus.MustNewConstMetric(v.desc, prometheus.GaugeValue, v.value, labels...)
+		ch <- constMetric(v.desc, prometheus.GaugeValue, v.value, labels...)
 	}
 	for _, p := range present {
-		ch <- prometheus.MustNewConstMetric(fsPathInfoDesc, prometheus.GaugeValue, 1, p, g.m.Mountpoint)
+		ch <- constMetric(fsPathInfoDesc, prometheus.GaugeValue, 1, p, g.m.Mountpoint)
 	}
 	return errors.Join(errs...)
 }

@@ -163,11 +163,11 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 			continue // absent so far: quiet
 		}
 		name := s.cfg.Name()
-		ch <- prometheus.MustNewConstMetric(logReadBytesDesc, prometheus.CounterValue, float64(snap.bytes), name)
-		ch <- prometheus.MustNewConstMetric(logLinesDesc, prometheus.CounterValue, float64(snap.lines), name)
-		ch <- prometheus.MustNewConstMetric(logTruncatedDesc, prometheus.CounterValue, float64(snap.truncated), name)
+		ch <- constMetric(logReadBytesDesc, prometheus.CounterValue, float64(snap.bytes), name)
+		ch <- constMetric(logLinesDesc, prometheus.CounterValue, float64(snap.lines), name)
+		ch <- constMetric(logTruncatedDesc, prometheus.CounterValue, float64(snap.truncated), name)
 		if !snap.lastRead.IsZero() {
-			ch <- prometheus.MustNewConstMetric(logLastReadDesc, prometheus.GaugeValue, float64(snap.lastRead.UnixNano())/1e9, name)
+			ch <- constMetric(logLastReadDesc, prometheus.GaugeValue, float64(snap.lastRead.UnixNano())/1e9, name)
 		}
 		for i, series := range snap.series {
 			familyOf(families, series).add(series, name, snap.counts[i])
@@ -242,7 +242,7 @@ func (f *ruleFamily) emit(ch chan<- prometheus.Metric) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		ch <- prometheus.MustNewConstMetric(f.desc, prometheus.CounterValue, f.values[k], f.labels[k]...)
+		ch <- constMetric(f.desc, prometheus.CounterValue, f.values[k], f.labels[k]...)
 	}
 }
 

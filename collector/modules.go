@@ -132,7 +132,7 @@ func (c *modulesCollector) onRoot(p string) string { return filepath.Join(c.root
 type moduleSink struct{ ch chan<- prometheus.Metric }
 
 func (s moduleSink) gauge(d *prometheus.Desc, v float64, labels ...string) {
-	s.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	s.ch <- constMetric(d, prometheus.GaugeValue, v, labels...)
 }
 
 // timestamp sends t in seconds since the epoch, nothing for a zero time.

@@ -224,7 +224,7 @@ func (s *quarantineScanner) emit(ch chan<- prometheus.Metric) error {
 	defer s.mu.Unlock()
 	name := s.cfg.Name
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{name}, labels...)...)
+		ch <- constMetric(d, prometheus.GaugeValue, v, append([]string{name}, labels...)...)
 	}
 	pending := s.last == nil && s.lastErr == nil && !s.absent
 	if pending {
@@ -241,7 +241,7 @@ func (s *quarantineScanner) emit(ch chan<- prometheus.Metric) error {
 		return nil
 	}
 	gauge(quarantinePendingDesc, 0)
-	ch <- prometheus.MustNewConstMetric(quarantineErrorsDesc, prometheus.CounterValue, float64(s.errsTotal), name)
+	ch <- constMetric(quarantineErrorsDesc, prometheus.CounterValue, float64(s.errsTotal), name)
 	if s.last == nil {
 		return s.lastErr
 	}

@@ -116,7 +116,7 @@ func (c *textfileCollector) UpdateFamilies(_ context.Context, ch chan<- promethe
 
 	for _, f := range snap.Files {
 		if f.Served {
-			ch <- prometheus.MustNewConstMetric(textfileMtimeDesc, prometheus.GaugeValue, float64(f.MTime.Unix()), f.Path)
+			ch <- constMetric(textfileMtimeDesc, prometheus.GaugeValue, float64(f.MTime.Unix()), f.Path)
 		}
 	}
 	failed := 0.0
@@ -132,7 +132,7 @@ func (c *textfileCollector) UpdateFamilies(_ context.Context, ch chan<- promethe
 			}
 		}
 	}
-	ch <- prometheus.MustNewConstMetric(textfileErrorDesc, prometheus.GaugeValue, failed)
+	ch <- constMetric(textfileErrorDesc, prometheus.GaugeValue, failed)
 	if len(bad) > 0 {
 		return snap.Families, fmt.Errorf("textfiles refused in whole or in part: %s", strings.Join(bad, "; "))
 	}

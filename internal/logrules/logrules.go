@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/labelvalue"
 )
 
 // Other is the label value beyond an allow-list or a cap.
@@ -369,7 +371,9 @@ func (c *compiled) series(line []byte, m []int) Series {
 	return Series{Counter: c.rule.Counter, Labels: sortLabels(labels)}
 }
 
-// value bounds a captured value to the allow-list or the cap.
+// value bounds a captured value to the allow-list or the cap. A value
+// kept as it is is first made a valid label value (labelvalue.Clean): a
+// line with a stray byte or a huge field costs its own series only.
 func (cp *capture) value(v string) string {
 	if cp.allow != nil {
 		if mapped, ok := cp.allow[v]; ok {
@@ -377,6 +381,7 @@ func (cp *capture) value(v string) string {
 		}
 		return Other
 	}
+	v = labelvalue.Clean(v)
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	if cp.seen[v] {

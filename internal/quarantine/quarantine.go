@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/labelvalue"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/walk"
 )
 
@@ -57,7 +58,9 @@ func Amavis(name string) string {
 	return amavisCategories[prefix]
 }
 
-// Regexp classifies by the group named "category" of re.
+// Regexp classifies by the group named "category" of re. The category is
+// cut from a file name, which may be any bytes: it is made a valid label
+// value here, so that two names cleaned alike share one category.
 func Regexp(re *regexp.Regexp) Classifier {
 	idx := re.SubexpIndex("category")
 	return func(name string) string {
@@ -65,7 +68,7 @@ func Regexp(re *regexp.Regexp) Classifier {
 		if m == nil || idx < 0 {
 			return ""
 		}
-		return m[idx]
+		return labelvalue.Clean(m[idx])
 	}
 }
 

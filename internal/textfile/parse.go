@@ -21,18 +21,28 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/labelvalue"
 )
 
 // Parse reads one file in the Prometheus text exposition format (0.0.4)
 // and returns its metric families sorted by name, each with its label
 // pairs sorted by name and its metrics sorted by labels.
 //
-// The whole file is refused with an error when it cannot be parsed, when
-// a sample carries an explicit timestamp (not supported, as in
-// node_exporter), when a HELP text is not valid UTF-8, or when the same
-// series appears twice (labels with empty values count as absent, as in
-// Prometheus). An empty file is valid and has no families.
+// Bytes that are not valid UTF-8 are replaced by U+FFFD before parsing
+// and label values longer than labelvalue.MaxBytes are cut (see
+// labelvalue.Clean): a stray Latin-1 byte costs the value its accent, not
+// the file (node_exporter refuses the file). The whole file is refused
+// with an error when it cannot be parsed, when a sample carries an
+// explicit timestamp (not supported, as in node_exporter), or when the
+// same series appears twice (labels with empty values count as absent, as
+// in Prometheus; two values cut alike count as one). An empty file is
+// valid and has no families.
 func Parse(data []byte) ([]*dto.MetricFamily, error) {
+	if !utf8.Valid(data) {
+		data = bytes.ToValidUTF8(data, []byte(labelvalue.Replacement))
+	}
 	p := expfmt.NewTextParser(model.LegacyValidation)
 	byName, err := p.TextToMetricFamilies(bytes.NewReader(data))
 	if err != nil {
@@ -59,9 +69,6 @@ func Parse(data []byte) ([]*dto.MetricFamily, error) {
 // bound, metrics by labels.
 func normalizeFamily(mf *dto.MetricFamily) error {
 	name := mf.GetName()
-	if mf.Help != nil && !utf8.ValidString(mf.GetHelp()) {
-		return fmt.Errorf("HELP of %s is not valid UTF-8", name)
-	}
 	for _, m := range mf.Metric {
 		if m.TimestampMs != nil {
 			return fmt.Errorf("%s has an explicit timestamp; timestamps are not supported in textfiles, so the whole file is skipped", seriesString(name, m))
@@ -69,6 +76,9 @@ func normalizeFamily(mf *dto.MetricFamily) error {
 		for _, l := range m.Label {
 			if strings.HasPrefix(l.GetName(), model.ReservedLabelPrefix) {
 				return fmt.Errorf("%s has the label %s: names starting with %s are reserved", seriesString(name, m), l.GetName(), model.ReservedLabelPrefix)
+			}
+			if v := l.GetValue(); len(v) > labelvalue.MaxBytes {
+				l.Value = proto.String(labelvalue.Clean(v))
 			}
 		}
 		slices.SortFunc(m.Label, func(a, b *dto.LabelPair) int { return strings.Compare(a.GetName(), b.GetName()) })

@@ -9,6 +9,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/labelvalue"
 )
 
 func TestParse(t *testing.T) {
@@ -23,8 +25,10 @@ func TestParse(t *testing.T) {
 		{"duplicate empty label", "a{x=\"1\",y=\"\"} 1\na{x=\"1\"} 2\n", `appears twice`},
 		{"same labels other order", "a{x=\"1\",y=\"2\"} 1\na{y=\"2\",x=\"1\"} 2\n", `appears twice`},
 		{"duplicate labels", "a{x=\"1\",x=\"2\"} 1\n", "duplicate label names"},
-		{"help not utf8", "# HELP a \xff\na 1\n", "not valid UTF-8"},
-		{"value not utf8", "a{x=\"\xff\"} 1\n", "invalid label value"},
+		{"help not utf8", "# HELP a \xff\na 1\n", ""},
+		{"value not utf8", "a{x=\"\xff\"} 1\n", ""},
+		{"name not utf8", "a\xff 1\n", "expected float"},
+		{"long values differing at the end", "a{x=\"" + strings.Repeat("v", 300) + "1\"} 1\na{x=\"" + strings.Repeat("v", 300) + "2\"} 2\n", ""},
 		{"second type", "# TYPE a gauge\n# TYPE a counter\na 1\n", "second TYPE"},
 		{"bad value", "a one\n", "expected float"},
 		{"crlf", "a 1\r\n", "expected float"},
@@ -151,4 +155,24 @@ func FuzzParseMerge(f *testing.F) {
 			t.Fatalf("%d series served, %d parsed back", series, n)
 		}
 	})
+}
+
+// TestParseCleansLabelValues: a value with a stray byte is served with
+// U+FFFD in its place, a huge value cut to labelvalue.MaxBytes.
+func TestParseCleansLabelValues(t *testing.T) {
+	in := "# HELP a caf\xe9\na{x=\"\xff\xfeevil\",y=\"" + strings.Repeat("y", 1<<20) + "\"} 1\n"
+	fams, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fams[0].GetHelp(); got != "caf\uFFFD" {
+		t.Errorf("HELP %q", got)
+	}
+	labels := fams[0].Metric[0].Label
+	if got := labels[0].GetValue(); got != "\uFFFDevil" {
+		t.Errorf("x=%q, want the invalid bytes replaced", got)
+	}
+	if got := labels[1].GetValue(); len(got) > labelvalue.MaxBytes || !strings.HasPrefix(got, "yyyy") {
+		t.Errorf("y is %d bytes, want at most %d", len(got), labelvalue.MaxBytes)
+	}
 }

@@ -1,0 +1,16 @@
+package collector
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/labelvalue"
+)
+
+// constMetric is prometheus.MustNewConstMetric with every label value made
+// valid UTF-8 and at most labelvalue.MaxBytes long. Every collector builds
+// its metrics through it: label values come from files, logs and status
+// documents, and one value that is not valid UTF-8 would make the Must
+// constructor panic and cost the collector's whole output.
+func constMetric(desc *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(desc, t, v, labelvalue.CleanAll(labels)...)
+}
