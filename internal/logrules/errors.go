@@ -26,6 +26,15 @@ type lineScan struct {
 	// "/smtp[" ...) ends in such a '[', so the matchers try these few
 	// places instead of searching the line for their literals.
 	tags []int
+	// tagBits is the union of tagBit of the byte before each tag.
+	tagBits uint64
+	// errorCaps holds the index of every "ERROR: " at a word start (the
+	// clamd_error rule's literal; the scan stops at each word start with
+	// an error word's first letter anyway).
+	errorCaps []int
+	// amavis caches the amavis_verdict matcher's answer for the line, for
+	// the amavis_virus matcher (amavisUnknown until asked).
+	amavis uint8
 }
 
 // scan fills s for line. With \b on both sides, an error word is a whole
@@ -40,6 +49,9 @@ type lineScan struct {
 func (s *lineScan) scan(line []byte) {
 	s.errorWord = false
 	s.tags = s.tags[:0]
+	s.tagBits = 0
+	s.errorCaps = s.errorCaps[:0]
+	s.amavis = amavisUnknown
 	var carry uint64 // the previous chunk's last byte is a word byte: 0x80
 	for i := 0; i < len(line); i += 8 {
 		x := chunk(line, i)
@@ -86,7 +98,11 @@ func chunk(line []byte, i int) uint64 {
 func (s *lineScan) at(line []byte, p int) {
 	if line[p] == '[' {
 		s.tags = append(s.tags, p)
+		s.tagBits |= tagBit(line[p-1])
 		return
+	}
+	if line[p] == 'E' && len(line)-p >= len("ERROR: ") && string(line[p:p+len("ERROR: ")]) == "ERROR: " {
+		s.errorCaps = append(s.errorCaps, p)
 	}
 	if s.errorWord {
 		return

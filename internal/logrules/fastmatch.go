@@ -71,16 +71,41 @@ func isTagByte(b byte) bool          { return isWordByte(b) || b == '.' || b == 
 // to that '['), until try returns true. Every preset literal ends in such
 // a '[' and the rest of each regex is anchored to it, so this tries the
 // same places as searching the line for the literal, in the same
-// (leftmost first) order. The cursor is passed by value so that it stays
-// on the stack (a pointer handed to a func value escapes).
-func eachTag(line []byte, s *lineScan, before func([]byte) bool, try func(cursor) bool) bool {
+// (leftmost first) order. want is tagBits of the words before accepts:
+// a tag after any other last byte is skipped unseen. The cursor is passed
+// by value so that it stays on the stack (a pointer handed to a func
+// value escapes).
+func eachTag(line []byte, s *lineScan, want uint64, before func([]byte) bool, try func(cursor) bool) bool {
+	if s.tagBits&want == 0 {
+		return false
+	}
 	for _, j := range s.tags {
-		if before(line[:j]) && try(cursor{b: line, i: j, ok: true}) {
+		if want&tagBit(line[j-1]) != 0 && before(line[:j]) && try(cursor{b: line, i: j, ok: true}) {
 			return true
 		}
 	}
 	return false
 }
+
+// tagBit sorts tags by the word byte before their '[' into 64 classes
+// (collisions only cost a closer look).
+func tagBit(last byte) uint64 { return 1 << (last & 63) }
+
+// tagBits is the union of the tagBits of the words' last bytes.
+func tagBits(words ...string) (m uint64) {
+	for _, w := range words {
+		m |= tagBit(w[len(w)-1])
+	}
+	return m
+}
+
+var (
+	amavisTags = tagBits("amavis", "amavisd")
+	qmgrTags   = tagBits("qmgr")
+	smtpdTags  = tagBits("smtpd")
+	agentTags  = tagBits("smtp", "lmtp", "local", "virtual", "pipe", "error", "retry")
+	spamdTags  = tagBits("spamd")
+)
 
 func hasSuffix(b []byte, s string) bool {
 	return len(b) >= len(s) && string(b[len(b)-len(s):]) == s
@@ -131,9 +156,10 @@ func amavisHead(c *cursor) bool {
 	return c.ok
 }
 
-// amavisVerdict is the amavis_verdict rule; it returns the captured category.
+// amavisVerdict is the amavis_verdict rule; it returns the captured
+// category, and notes in s what it found for amavisVirus.
 func amavisVerdict(line []byte, s *lineScan) (verdict string, ok bool) {
-	ok = eachTag(line, s, afterAmavis, func(c cursor) bool {
+	ok = eachTag(line, s, amavisTags, afterAmavis, func(c cursor) bool {
 		if !amavisHead(&c) {
 			return false
 		}
@@ -146,19 +172,47 @@ func amavisVerdict(line []byte, s *lineScan) (verdict string, ok bool) {
 		}
 		return false
 	})
+	switch {
+	case !ok:
+		s.amavis = amavisNone
+	case verdict == "INFECTED":
+		s.amavis = amavisInfected
+	default:
+		s.amavis = amavisOther
+	}
 	return verdict, ok
 }
 
-// amavisVirus is the amavis_virus rule.
+// What amavisVerdict found on the line, for amavisVirus.
+const (
+	amavisUnknown  = iota // not asked yet
+	amavisNone            // no verdict: no amavisLine head, so no virus either
+	amavisInfected        // the leftmost verdict is INFECTED: so is a virus match
+	amavisOther           // another verdict first: a later INFECTED is possible
+)
+
+// amavisVirus is the amavis_virus rule. Its regex is the verdict rule's
+// with INFECTED alone, which no other category begins with: so it matches
+// where the verdict rule found INFECTED, not where that found no head at
+// all, and only a walk tells after another verdict.
 func amavisVirus(line []byte, s *lineScan) bool {
-	return eachTag(line, s, afterAmavis, func(c cursor) bool {
+	if s.amavis == amavisUnknown {
+		amavisVerdict(line, s)
+	}
+	switch s.amavis {
+	case amavisNone:
+		return false
+	case amavisInfected:
+		return true
+	}
+	return eachTag(line, s, amavisTags, afterAmavis, func(c cursor) bool {
 		return amavisHead(&c) && c.lit("INFECTED") && c.wordEnd()
 	})
 }
 
 // postfixDelivery is the postfix_delivery rule; it returns the captured status.
 func postfixDelivery(line []byte, s *lineScan) (status string, ok bool) {
-	ok = eachTag(line, s, afterPostfixAgent, func(c cursor) bool {
+	ok = eachTag(line, s, agentTags, afterPostfixAgent, func(c cursor) bool {
 		c.lit("[")
 		c.run(isDigit, 1)
 		c.lit("]: ")
@@ -182,7 +236,7 @@ func postfixDelivery(line []byte, s *lineScan) (status string, ok bool) {
 
 // postfixReceived is the postfix_received rule.
 func postfixReceived(line []byte, s *lineScan) bool {
-	return eachTag(line, s, afterQmgr, func(c cursor) bool {
+	return eachTag(line, s, qmgrTags, afterQmgr, func(c cursor) bool {
 		c.lit("[")
 		c.run(isDigit, 1)
 		c.lit("]: ")
@@ -199,7 +253,7 @@ func postfixReceived(line []byte, s *lineScan) bool {
 
 // postfixRejected is the postfix_rejected rule.
 func postfixRejected(line []byte, s *lineScan) bool {
-	return eachTag(line, s, afterSmtpd, func(c cursor) bool {
+	return eachTag(line, s, smtpdTags, afterSmtpd, func(c cursor) bool {
 		c.lit("[")
 		c.run(isDigit, 1)
 		return c.lit("]: NOQUEUE: reject: ")

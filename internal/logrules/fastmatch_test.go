@@ -23,6 +23,9 @@ func fastDisagrees(line []byte) string {
 			m := presetRegex(r.Regex).FindSubmatch(line)
 			var s lineScan
 			s.scan(line)
+			if r.Name == "amavis_virus" && len(line)%2 == 1 {
+				amavisVerdict(line, &s) // with the verdict's answer cached, as in an engine
+			}
 			if r.match != nil && r.match(line, &s) != (m != nil) {
 				return r.Name
 			}
@@ -56,6 +59,13 @@ func TestFastMatchersAgree(t *testing.T) {
 		"postfix/error[1]: A_1: to=<a>>, status=bounced",
 		"/qmgr[1]: A: from=<>, size=1, nrcpt=2 (queue active) /qmgr[",
 		"/qmgr[1]: A: from=<a>, size=, nrcpt=2 (queue active)",
+		"clamd[1]: /a: b: X FOUND", "clamd[1]: : X FOUND", "clamd[1]:  : X FOUND", " -> x: \tX FOUND", " -> \n: X FOUND",
+		"x -> a -> : Y FOUND", "clamd[]: a: b FOUND", "xclamd[12]: a\nb: c FOUND", "clamd[1]: a: b FOUND ",
+		"clamd[1]: ERROR: x", "xclamd[1]: ERROR: ", "clamd[x]: ERROR: clamd[2]: ERROR: ", " ->ERROR: -> ERROR: ", "]: ERROR: ",
+		"spamd[1]: spamd: clean message (", "spamd[1]: identified spam (", "spamd[1]: spamd: spamd: clean message (",
+		"spamd[1]: spamd: identified spam x spamd[2]: clean message (1", "xspamd[12]: clean messages (",
+		"main.cvd updated (version: 1", "daily.cld updated (version 1 Database updated (12 signatures)",
+		"Database updated ( signatures) .clx updated (version: ", "Database update process failed",
 	)
 	for _, l := range lines {
 		for n := 0; n <= len(l); n++ {
@@ -79,7 +89,7 @@ func presetRegex(expr string) *regexp.Regexp {
 
 // scanByteByByte is lineScan.scan written the plain way: the reference
 // the SWAR scan is checked against.
-func scanByteByByte(line []byte) (errorWord bool, tags []int) {
+func scanByteByByte(line []byte) (errorWord bool, tags, errorCaps []int) {
 	for i := 0; i < len(line); {
 		for i < len(line) && !isWordByte(line[i]) {
 			i++
@@ -94,20 +104,23 @@ func scanByteByByte(line []byte) (errorWord bool, tags []int) {
 		for _, w := range errorWords {
 			errorWord = errorWord || i-start == len(w) && equalFoldASCII(line[start:i], w)
 		}
+		if bytes.HasPrefix(line[start:], []byte("ERROR: ")) {
+			errorCaps = append(errorCaps, start)
+		}
 		if i < len(line) && line[i] == '[' {
 			tags = append(tags, i)
 		}
 	}
-	return errorWord, tags
+	return errorWord, tags, errorCaps
 }
 
 // scanDisagrees says how lineScan.scan differs from scanByteByByte on line.
 func scanDisagrees(line []byte) string {
 	var s lineScan
 	s.scan(line)
-	errorWord, tags := scanByteByByte(line)
-	if s.errorWord != errorWord || !slices.Equal(s.tags, tags) {
-		return fmt.Sprintf("scan: error word %v, tags %v; byte by byte: %v, %v", s.errorWord, s.tags, errorWord, tags)
+	errorWord, tags, errorCaps := scanByteByByte(line)
+	if s.errorWord != errorWord || !slices.Equal(s.tags, tags) || !slices.Equal(s.errorCaps, errorCaps) {
+		return fmt.Sprintf("scan: error word %v, tags %v, ERROR: %v; byte by byte: %v, %v, %v", s.errorWord, s.tags, s.errorCaps, errorWord, tags, errorCaps)
 	}
 	return ""
 }
@@ -115,7 +128,7 @@ func scanDisagrees(line []byte) string {
 func TestLineScan(t *testing.T) {
 	lines := []string{"", "a[", "[", "x[y[[z_[", "error", "ERROR[1]", "xerror", "errors", "error_", "(error)",
 		"Critical", "criticall", "pAnIc!", "\xe5rror", "\xc3error", "fatal\xff", "e", "errorerror fatal",
-		"12345678[", "1234567[", "123456789error", "postfix/smtp[1]: A: ...error", "amavis[2]: (x) Passed CLEAN"}
+		"12345678[", "1234567[", "123456789error", "ERROR: x", "xERROR: ", "_ERROR: ", "ERROR:", "1234567 ERROR: ERROR: ", "postfix/smtp[1]: A: ...error", "amavis[2]: (x) Passed CLEAN"}
 	for _, l := range lines {
 		for n := 0; n <= len(l); n++ {
 			if d := scanDisagrees([]byte(l[:n])); d != "" {
@@ -191,6 +204,10 @@ func FuzzFastMatchers(f *testing.F) {
 		"postfix/smtp[1310]: 4Xk: to=<b@c>, relay=x[1.2.3.4]:25, status=sent (250)",
 		"postfix/qmgr[880]: 4Xk: from=<a@b>, size=3310, nrcpt=1 (queue active)",
 		"postfix/smtpd[1203]: NOQUEUE: reject: RCPT from unknown[203.0.113.9]: 554",
+		"gw clamd[811]: /var/tmp/p003: Win.Test.EICAR_HDB-1 FOUND",
+		"Sun Nov 23 10:00:01 2026 -> ERROR: Database update process failed: x",
+		"x -> daily.cld updated (version: 27100, sigs: 1) Database updated (12 signatures)",
+		"spamd[5001]: spamd: identified spam (12.3/5.0) spamd[5]: clean message (",
 	} {
 		f.Add([]byte(l))
 	}

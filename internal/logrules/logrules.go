@@ -6,7 +6,6 @@
 package logrules
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"regexp"
@@ -38,6 +37,8 @@ type Rule struct {
 	// find, when set, replaces the regex of a rule with one capture
 	// label: it returns the captured value (same fuzz check).
 	find func([]byte, *lineScan) (string, bool)
+	// scanFree: match or find does not use the line scan.
+	scanFree bool
 }
 
 // LabelFrom makes a label from a capture group.
@@ -74,7 +75,7 @@ func (s Series) Key() string {
 type compiled struct {
 	rule   Rule
 	re     *regexp.Regexp
-	need   [][][]byte // the line must contain one literal of each set (empty: no prefilter)
+	need   [][]literal // the line must contain one literal of each set (empty: no prefilter)
 	fixed  []Label
 	from   []*capture
 	static int // series id when the rule has no capture labels
@@ -87,8 +88,19 @@ type compiled struct {
 	// runs from its first occurrence on, which gives the same match (no
 	// assertion precedes it) and saves Go's backtracker from clearing its
 	// visited set for the part of the line before it.
-	prefix []byte
+	prefix literal
 }
+
+// literal is a required literal with the index of its rarest byte, the
+// one searched for (see indexRare).
+type literal struct {
+	b    []byte
+	rare int
+}
+
+func newLiteral(b []byte) literal { return literal{b, rarest(b)} }
+
+func (l literal) in(line []byte) int { return indexRare(line, l.b, l.rare) }
 
 type capture struct {
 	spec  LabelFrom
@@ -119,7 +131,7 @@ func Compile(rules []Rule) (*Engine, error) {
 			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
 		}
 		e.rules = append(e.rules, c)
-		e.scan = e.scan || c.matchFn != nil || c.findFn != nil
+		e.scan = e.scan || (c.matchFn != nil || c.findFn != nil) && !r.scanFree
 	}
 	return e, nil
 }
@@ -129,9 +141,16 @@ func (e *Engine) compile(r Rule) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{rule: r, re: re, need: requiredSets(r.Regex), matchFn: r.match, findFn: r.find}
+	c := &compiled{rule: r, re: re, matchFn: r.match, findFn: r.find}
+	for _, set := range requiredSets(r.Regex) {
+		lits := make([]literal, len(set))
+		for i, b := range set {
+			lits[i] = newLiteral(b)
+		}
+		c.need = append(c.need, lits)
+	}
 	if p, _ := re.LiteralPrefix(); p != "" {
-		c.prefix = []byte(p)
+		c.prefix = newLiteral([]byte(p))
 	}
 	for _, name := range slices.Sorted(maps.Keys(r.Labels)) {
 		c.fixed = append(c.fixed, Label{name, r.Labels[name]})
@@ -268,6 +287,9 @@ func (e *Engine) Match(line []byte, d *Delta) {
 	if cap(d.scan.tags) > maxKeptTags {
 		d.scan.tags = nil // a freak line ("a[a[a[..."): do not keep its memory
 	}
+	if cap(d.scan.errorCaps) > maxKeptTags {
+		d.scan.errorCaps = nil
+	}
 }
 
 // maxKeptTags bounds the tag positions a Delta keeps between lines; real
@@ -329,10 +351,10 @@ func (c *compiled) start(line []byte) ([]byte, bool) {
 	if !c.candidate(line) {
 		return nil, false
 	}
-	if c.prefix == nil {
+	if c.prefix.b == nil {
 		return line, true
 	}
-	i := bytes.Index(line, c.prefix)
+	i := c.prefix.in(line)
 	if i < 0 {
 		return nil, false
 	}
@@ -350,9 +372,9 @@ func (c *compiled) candidate(line []byte) bool {
 	return true
 }
 
-func containsAny(line []byte, set [][]byte) bool {
+func containsAny(line []byte, set []literal) bool {
 	for _, lit := range set {
-		if bytes.Contains(line, lit) {
+		if lit.in(line) >= 0 {
 			return true
 		}
 	}

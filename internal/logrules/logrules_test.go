@@ -1,6 +1,7 @@
 package logrules
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -220,6 +221,10 @@ func FuzzEngine(f *testing.F) {
 	f.Add([]byte("x postfix-2.a/smtpd[3]: NOQUEUE: reject: RCPT from x[1.2.3.4]: 554"), `(r)`)
 	f.Add([]byte("ab.postfix-x/lmtp[4]: B_1: to=<a@b>, orig_to=<c>, status=deferred (x)"), `(l)`)
 	f.Add([]byte("Nov 23 gw amavisd[2812]: (02812-01-2) Passed BAD-HEADER-0 {x}"), `(a)`)
+	f.Add([]byte("gw clamd[811]: /var/tmp/p003: Win.Test.EICAR_HDB-1 FOUND"), `(F)OUND`)
+	f.Add([]byte("Sun Nov 23 10:00:01 2026 -> ERROR: Database update process failed: x"), `(E)RROR`)
+	f.Add([]byte("x -> daily.cld updated (version: 27100, sigs: 1) Database updated (12 signatures)"), `( )updated`)
+	f.Add([]byte("spamd[5001]: spamd: identified spam (12.3/5.0) spamd[5]: clean message ("), `(s)pamd`)
 	errorsRE := regexp.MustCompile(ErrorsRegex)
 	all := []Rule{}
 	for _, n := range PresetNames() {
@@ -236,6 +241,9 @@ func FuzzEngine(f *testing.F) {
 		if r := fastDisagrees(line); r != "" {
 			t.Fatalf("%s: fast matcher and regex disagree on %q", r, line)
 		}
+		if got, want := indexRare(line, []byte(expr), -1), bytes.Index(line, []byte(expr)); got != want {
+			t.Fatalf("indexRare(%q, %q) = %d, bytes.Index %d", line, expr, got, want)
+		}
 		rules := append(append([]Rule(nil), all...), Rule{Name: "own", Counter: "own_total", Regex: expr,
 			LabelFrom: []LabelFrom{{Label: "v", Group: "1", MaxValues: 2}}})
 		e, err := Compile(rules)
@@ -247,7 +255,7 @@ func FuzzEngine(f *testing.F) {
 		e.Match(append(line, 'z'), &d)
 		if re, err := regexp.Compile(expr); err == nil && re.Match(line) {
 			if c := e.rules[len(e.rules)-1]; !c.candidate(line) {
-				t.Fatalf("prefilter %q rejects a line %q matches", c.need, line)
+				t.Fatalf("prefilter %v rejects a line %q matches", c.need, line)
 			}
 		}
 		if n := len(e.Series()); n > 100 {

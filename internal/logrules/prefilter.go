@@ -1,6 +1,7 @@
 package logrules
 
 import (
+	"bytes"
 	"regexp/syntax"
 	"slices"
 )
@@ -153,3 +154,64 @@ func minLen(set []string) int {
 	}
 	return m
 }
+
+// indexRare is bytes.Index(s, lit), searching for the literal's rarest
+// byte in log text (at index k of lit; k < 0: chosen here) with
+// IndexByte, then comparing the rest. bytes.Index searches for the first
+// byte, which for literals like " -> " or "]: " is among the commonest of
+// a line, so it falls back to comparing at every position.
+func indexRare(s, lit []byte, k int) int {
+	if len(lit) == 0 {
+		return 0
+	}
+	if k < 0 {
+		k = rarest(lit)
+	}
+	for i := k; i < len(s); {
+		j := bytes.IndexByte(s[i:], lit[k])
+		if j < 0 {
+			return -1
+		}
+		p := i + j - k
+		if p+len(lit) <= len(s) && bytes.Equal(s[p:p+len(lit)], lit) {
+			return p
+		}
+		i += j + 1
+	}
+	return -1
+}
+
+// rarest returns the index in lit of its rarest byte in mail logs, by a
+// rough frequency rank: space, lower-case letters, digits and the
+// punctuation of "name[pid]: key=<value>, " are everywhere; upper-case
+// letters and brackets other than those are rare; later bytes win ties
+// (a literal's start is often the end of a common word).
+func rarest(lit []byte) int {
+	best := 0
+	for i := range lit {
+		if byteRank[lit[i]] <= byteRank[lit[best]] {
+			best = i
+		}
+	}
+	return best
+}
+
+var byteRank = func() (t [256]uint8) {
+	for b := range 256 {
+		switch {
+		case b == ' ':
+			t[b] = 9
+		case bytes.IndexByte([]byte("etaoinsrlcdm"), byte(b)) >= 0:
+			t[b] = 8
+		case b >= 'a' && b <= 'z', b >= '0' && b <= '9', bytes.IndexByte([]byte(".:=,[]<>@-/_"), byte(b)) >= 0:
+			t[b] = 6
+		case b >= 'A' && b <= 'Z':
+			t[b] = 3
+		case b < 0x80:
+			t[b] = 2
+		default:
+			t[b] = 1
+		}
+	}
+	return t
+}()

@@ -73,13 +73,13 @@ var presets = map[string][]Rule{
 	"clamd": {
 		// syslog: "clamd[PID]: /path: Name FOUND"; LogFile: "date -> /path: Name(hash:size) FOUND".
 		{Name: "clamd_found", Counter: VirusesFoundTotal, Labels: map[string]string{"source": "clamd"},
-			Regex: `(?:clamd\[\d+\]:| ->) .+: \S+ FOUND$`},
+			Regex: `(?:clamd\[\d+\]:| ->) .+: \S+ FOUND$`, match: clamdFound, scanFree: true},
 		{Name: "clamd_error", Counter: RuleMatchesTotal, Labels: map[string]string{"rule": "clamd_error"},
-			Regex: `(?:clamd\[\d+\]:| ->) ERROR: `},
+			Regex: `(?:clamd\[\d+\]:| ->) ERROR: `, match: clamdError},
 	},
 	"spamd": {
 		{Name: "spamd_result", Counter: MessagesTotal, Labels: map[string]string{"source": "spamd"},
-			Regex: `spamd\[\d+\]: (?:spamd: )?(identified spam|clean message) \(`,
+			Regex: `spamd\[\d+\]: (?:spamd: )?(identified spam|clean message) \(`, find: spamdResult,
 			LabelFrom: []LabelFrom{{Label: "verdict", Group: "1",
 				Map: map[string]string{"identified spam": "spam", "clean message": "clean"}}}},
 	},
@@ -87,11 +87,11 @@ var presets = map[string][]Rule{
 		// 0.103+: "daily.cld updated (version: N, sigs: ...)"; before:
 		// "Database updated (N signatures) from HOST".
 		{Name: "freshclam_success", Counter: ModuleUpdatesTotal, Labels: map[string]string{"source": "freshclam", "result": "success"},
-			Regex: `(?:\.c[lv]d updated \(version: |Database updated \(\d+ signatures\))`},
+			Regex: `(?:\.c[lv]d updated \(version: |Database updated \(\d+ signatures\))`, match: freshclamSuccess, scanFree: true},
 		// Logged once at the end of a failed run (0.102+), after the
 		// per-database retries, which are not counted.
 		{Name: "freshclam_failure", Counter: ModuleUpdatesTotal, Labels: map[string]string{"source": "freshclam", "result": "failure"},
-			Regex: `Database update process failed`},
+			Regex: `Database update process failed`, match: freshclamFailure, scanFree: true},
 	},
 	"errors": {
 		{Name: "errors", Counter: LogErrorsTotal, Regex: ErrorsRegex, match: errorWord},
