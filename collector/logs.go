@@ -40,6 +40,10 @@ func init() {
 // saveEvery debounces position saves while lines keep coming.
 const saveEvery = time.Second
 
+// logsMaxBytesPerPoll bounds what one poll reads of a file, so that
+// positions are saved along a big backlog (a variable for tests).
+var logsMaxBytesPerPoll int64 = 64 << 20
+
 var (
 	logReadBytesDesc = prometheus.NewDesc("heartbeat_log_read_bytes_total",
 		"Bytes read from the log (all files the configured path or glob matched, rotated ones included).", []string{"log"}, nil)
@@ -385,6 +389,7 @@ type logSource struct {
 	journal   *journal.Follower         // a journal source's; touched by the loop only
 	pending   pendingCounts             // counted, not yet published
 	lastSave  time.Time
+	backlog   bool // catchUp stopped at the per-poll cap
 
 	quit chan struct{}
 	done chan struct{}
@@ -417,7 +422,7 @@ func newLogSource(logger log.Logger, root string, lc config.LogConfig, store *ta
 
 func (s *logSource) start() {
 	s.quit, s.done = make(chan struct{}), make(chan struct{})
-	go s.loop(s.quit, s.done)
+	go s.loop(s.quit, s.done, s.backlog)
 }
 
 // stop ends the loop and saves the positions of what was counted.
@@ -440,34 +445,42 @@ func (s *logSource) closeFiles() {
 	}
 }
 
-func (s *logSource) loop(quit, done chan struct{}) {
+// loop polls at each tick; a backlog (a poll stopped at its cap) is read
+// round after round without waiting for the tick, and published as soon
+// as it is read, not at the next save: a backlog goes at engine speed.
+func (s *logSource) loop(quit, done chan struct{}, backlog bool) {
 	defer close(done)
 	ticker := time.NewTicker(s.cfg.PollInterval)
 	defer ticker.Stop()
 	for {
-		select {
-		case <-quit:
-			return
-		case <-ticker.C:
-			for s.round() { // a backlog: keep going, committing as we go
-				s.commit(false)
-				select {
-				case <-quit:
-					return
-				default:
-				}
+		if !backlog {
+			select {
+			case <-quit:
+				return
+			case <-ticker.C:
 			}
-			s.commit(false)
+			backlog = s.round()
 		}
+		caughtUp := backlog
+		for backlog { // committing as we go (saves debounced)
+			s.commit(false)
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			backlog = s.round()
+		}
+		s.commit(caughtUp)
 	}
 }
 
 // catchUp reads what is there before the collector is first scraped, so
 // that the first scrape already serves it (and the demo is deterministic).
 // One round only (up to 64 MiB a file): a big backlog must not hold up
-// the start or a reload; the background loop reads the rest.
+// the start or a reload; the background loop reads the rest at once.
 func (s *logSource) catchUp() {
-	s.round()
+	s.backlog = s.round()
 	s.commit(true)
 }
 
@@ -489,7 +502,7 @@ func (s *logSource) round() (more bool) {
 		if err != nil {
 			errs = append(errs, err.Error())
 		}
-		if n >= 64<<20 {
+		if n >= logsMaxBytesPerPoll {
 			more = true
 		}
 		if _, ok := f.State(); ok {
@@ -554,7 +567,8 @@ func (s *logSource) countLine(line []byte, truncated bool) {
 }
 
 func (s *logSource) tailOptions() tail.Options {
-	return tail.Options{MaxLineBytes: int(s.cfg.MaxLineBytes), StartAtEnd: s.cfg.StartAt != config.LogStartAtBeginning}
+	return tail.Options{MaxLineBytes: int(s.cfg.MaxLineBytes), StartAtEnd: s.cfg.StartAt != config.LogStartAtBeginning,
+		MaxBytesPerPoll: logsMaxBytesPerPoll}
 }
 
 func (s *logSource) savedState(path string) *tail.State {

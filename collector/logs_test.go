@@ -118,6 +118,28 @@ func TestLogsCollectorCounts(t *testing.T) {
 	}
 }
 
+// A backlog bigger than one poll's cap is read round after round and
+// published when read, not one cap's worth per poll interval (1m here).
+func TestLogsCollectorBacklogNotHeldByTick(t *testing.T) {
+	old := logsMaxBytesPerPoll
+	logsMaxBytesPerPoll = 1 << 10
+	t.Cleanup(func() { logsMaxBytesPerPoll = old })
+	lt := newLogsTest(t, "beginning")
+	lt.cfg.Logs[0].PollInterval = time.Minute
+	lt.write(t, strings.Repeat(mailLogLines, 1000)) // 4 chunks of 256 KiB
+	a := lt.start(t)
+	const want = `heartbeat_log_lines_total{log="/var/log/mail.log"}`
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		v := value(t, a, want)
+		if v == 5000 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s %v after 20s, want 5000 (the backlog waits for the tick)", want, v)
+		}
+	}
+}
+
 func TestLogsCollectorAbsentLogIsQuiet(t *testing.T) {
 	lt := newLogsTest(t, "end")
 	a := lt.start(t)
