@@ -20,6 +20,8 @@ import (
 func main() {
 	presets := flag.String("presets", "amavis,postfix,errors", "comma-separated presets")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile here")
+	var own ruleFlags
+	flag.Var(&own, "rule", "an operator rule's regex (repeatable), counted as heartbeat_log_rule_matches_total{rule=ruleN}")
 	journalDir := flag.Bool("journal", false, "FILE is a folder of journal files, read through journalctl from its start (ends after 1s without a new entry)")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -29,11 +31,18 @@ func main() {
 		}
 	}
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: logsbench [-presets a,b] [-cpuprofile F] [-journal] FILE")
+		fmt.Fprintln(os.Stderr, "usage: logsbench [-presets a,b] [-rule REGEX]... [-cpuprofile F] [-journal] FILE")
 		os.Exit(2)
 	}
 	var rules []logrules.Rule
+	for i, re := range own {
+		name := fmt.Sprintf("rule%d", i+1)
+		rules = append(rules, logrules.Rule{Name: name, Regex: re, Counter: logrules.RuleMatchesTotal, Labels: map[string]string{"rule": name}})
+	}
 	for _, p := range strings.Split(*presets, ",") {
+		if p == "" {
+			continue
+		}
 		r, err := logrules.Preset(p)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -66,6 +75,11 @@ func main() {
 		}
 	}
 }
+
+type ruleFlags []string
+
+func (r *ruleFlags) String() string     { return strings.Join(*r, " ") }
+func (r *ruleFlags) Set(v string) error { *r = append(*r, v); return nil }
 
 func readFile(path string, count tail.LineFunc) {
 	f := tail.New(path, tail.Options{}, nil)

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Logs on data the project did not tune for: two generated mail logs
+# (bench/mailgen: Debian 12 rsyslog RFC 3339 stamps with spamd and
+# freshclam lines; classic syslog stamps, 68 % amavis, 1 % clamd FOUND),
+# each read once by
+#   - bench/logsbench with the embedded default's presets for mail.log
+#     (amavis, postfix, clamd, spamd, errors), and with five operator rules;
+#   - the exporter itself, started on the file with start_at: beginning,
+#     timed until heartbeat_log_lines_total equals the line count (with
+#     and without a state folder);
+# against `grep -cE 'error|Blocked SPAM|Blocked INFECTED'` on the same file,
+# in one run (medians). Generated files are removed at the end.
+#
+# Needs: hyperfine, curl, jq, GNU grep, python3.
+# Usage: bench/logs-other.sh [SIZE_MIB] [RUNS]   (defaults 256, 5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+SIZE_MIB=${1:-256}
+RUNS=${2:-5}
+OUT=bench/out/logs-other
+mkdir -p "$OUT"
+for c in hyperfine curl jq grep python3; do
+  command -v "$c" >/dev/null || { echo "missing $c" >&2; exit 1; }
+done
+DATA=$(mktemp -d /tmp/hb-logs-other.XXXXXX)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$DATA"; }
+trap cleanup EXIT
+go build -o "$OUT/mailgen" ./bench/mailgen
+go build -o "$OUT/logsbench" ./bench/logsbench
+go build -o "$OUT/heartbeat_exporter" .
+export LC_ALL=C
+PRESETS=amavis,postfix,clamd,spamd,errors
+RULES=(-rule 'dccproc: error' -rule 'status=bounced' -rule 'lost connection after \w+ from'
+  -rule 'Client host rejected' -rule 'SSL error')
+
+# exporter_seconds LOG LINES STATE: seconds from the exporter's start until
+# it has counted every line of LOG.
+exporter_seconds() {
+  local log=$1 lines=$2 state=$3 port t0 n
+  port=$(free_port)
+  cat >"$DATA/hb.yml" <<YML
+logs:
+  - path: $log
+    presets: [${PRESETS//,/, }]
+    start_at: beginning
+YML
+  rm -rf "$DATA/state" && mkdir -p "$DATA/state"
+  t0=$(date +%s.%N)
+  "$OUT/heartbeat_exporter" --web.listen-address=127.0.0.1:$port --config.file="$DATA/hb.yml" \
+    --state.dir="$state" --web.disable-exporter-metrics --log.level=error &
+  pid=$!
+  while :; do
+    n=$(curl -s "http://127.0.0.1:$port/metrics?collect[]=logs" 2>/dev/null | awk '/^heartbeat_log_lines_total/ {print $2}')
+    [ "${n:-0}" = "$lines" ] && break
+    sleep 0.01
+  done
+  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}'
+  kill "$pid" && wait "$pid" 2>/dev/null || true
+  pid=
+}
+
+for style in rsyslog classic; do
+  log=$DATA/$style.log
+  "$OUT/mailgen" -style "$style" -mib "$SIZE_MIB" >"$log"
+  lines=$(wc -l <"$log")
+  echo "== $style: $SIZE_MIB MiB, $lines lines"
+  "$OUT/logsbench" -presets "$PRESETS" "$log" | tee "$OUT/$style-counts.txt" | tr '\n' ';' | cut -c1-300; echo
+  # GNU grep stops at the first match when its output is /dev/null (as under
+  # hyperfine): pipe it through cat so it reads the whole file.
+  hyperfine --runs "$RUNS" --warmup 1 --export-json "$OUT/$style.json" \
+    -n default "$OUT/logsbench -presets $PRESETS $log" \
+    -n rules "$OUT/logsbench -presets '' ${RULES[*]@Q} $log" \
+    -n grep "grep -cE 'error|Blocked SPAM|Blocked INFECTED' $log | cat" >"$OUT/$style-hyperfine.txt"
+  grep_s=$(hyperfine_median "$OUT/$style.json" grep)
+  result "logs $style: default presets (logsbench)" "$(hyperfine_median "$OUT/$style.json" default)" "$grep_s" 1.5
+  result "logs $style: 5 operator rules (logsbench)" "$(hyperfine_median "$OUT/$style.json" rules)" "$grep_s" 1.5
+  for state in "" "$DATA/state"; do
+    s=$(for _ in $(seq 3); do exporter_seconds "$log" "$lines" "$state"; done | median)
+    result "logs $style: exporter backlog, $([ -n "$state" ] && echo with || echo no) state dir" "$s" "$grep_s" 1.5
+  done
+  rm -f "$log"
+done
+echo "(machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); details in $OUT/)"
