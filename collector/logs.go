@@ -568,7 +568,7 @@ func (s *logSource) countLine(line []byte, truncated bool) {
 
 func (s *logSource) tailOptions() tail.Options {
 	return tail.Options{MaxLineBytes: int(s.cfg.MaxLineBytes), StartAtEnd: s.cfg.StartAt != config.LogStartAtBeginning,
-		MaxBytesPerPoll: logsMaxBytesPerPoll}
+		MaxBytesPerPoll: logsMaxBytesPerPoll, RotateGrace: s.cfg.RotateGrace}
 }
 
 func (s *logSource) savedState(path string) *tail.State {

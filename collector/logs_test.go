@@ -169,11 +169,54 @@ func TestLogsCollectorRestartWithRotationWhileDown(t *testing.T) {
 
 	second := lt.start(t)
 	got := countedFirst + value(t, second, `heartbeat_log_lines_total{log="/var/log/mail.log"}`)
-	if want := float64(5 + 5 + 1 + 10); got != want {
-		t.Fatalf("counted %v lines over two runs, %v written after the first start", got, want)
+	if want := float64(5 + 5 + 10); got != want {
+		t.Fatalf("counted %v lines over two runs, %v complete ones written after the first start", got, want)
 	}
+	// The renamed file is still read: the daemon completes its line there.
+	appendFile(t, lt.log+".1", " done\n")
+	waitFor(t, func() bool {
+		return countedFirst+value(t, second, `heartbeat_log_lines_total{log="/var/log/mail.log"}`) == 21
+	}, "the completed line")
 	if v := value(t, second, `heartbeat_messages_total{source="amavis",verdict="clean"}`); v != 3 {
 		t.Fatalf("second run counted %v clean messages, want 3", v)
+	}
+}
+
+// TestLogsCollectorRenamedFileStillRead: after logrotate's rename and
+// create the daemon writes to the renamed file until it is signalled; those
+// lines are counted, also when the exporter restarts meanwhile.
+func TestLogsCollectorRenamedFileStillRead(t *testing.T) {
+	lt := newLogsTest(t, "end")
+	lines := `heartbeat_log_lines_total{log="/var/log/mail.log"}`
+	first := lt.start(t)
+	lt.write(t, mailLogLines)
+	waitFor(t, func() bool { return value(t, first, lines) == 5 }, "5 lines")
+	if err := os.Rename(lt.log, lt.log+".1"); err != nil {
+		t.Fatal(err)
+	}
+	lt.write(t, mailLogLines) // the new file
+	waitFor(t, func() bool { return value(t, first, lines) == 10 }, "the new file's lines")
+	appendFile(t, lt.log+".1", mailLogLines) // the daemon, not yet signalled
+	waitFor(t, func() bool { return value(t, first, lines) == 15 }, "the renamed file's new lines")
+	first.c.(Closer).Close()
+	counted := value(t, first, lines)
+
+	appendFile(t, lt.log+".1", mailLogLines) // while the exporter is down
+	second := lt.start(t)
+	if got := counted + value(t, second, lines); got != 20 {
+		t.Fatalf("counted %v lines over two runs, want 20", got)
+	}
+}
+
+func appendFile(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
 	}
 }
 

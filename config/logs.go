@@ -35,6 +35,10 @@ type LogConfig struct {
 	MaxLineBytes Bytes `yaml:"max_line_bytes"`
 	// PollInterval: how often the file is checked for new lines (1s).
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// RotateGrace: how long a file renamed away by a rotation is still read
+	// after it last changed (the daemon writes there until it reopens its
+	// log); 5m.
+	RotateGrace time.Duration `yaml:"rotate_grace"`
 }
 
 // LogJournal says which journal entries a log source follows.
@@ -92,6 +96,10 @@ const (
 	LogStartAtBeginning    = "beginning"
 	DefaultLogMaxLineBytes = Bytes(64 * units.KiB)
 	DefaultLogPollInterval = time.Second
+	// DefaultLogRotateGrace covers, many times over, the seconds between
+	// logrotate's rename and the signal that makes the daemon reopen its
+	// log, and a daemon never signalled as long as it logs every 5 minutes.
+	DefaultLogRotateGrace = 5 * time.Minute
 )
 
 // logsOwnCounters are served by the logs collector itself: no rule may feed them.
@@ -147,6 +155,9 @@ func (c *Config) applyLogDefaults() {
 		}
 		if l.PollInterval == 0 {
 			l.PollInterval = DefaultLogPollInterval
+		}
+		if l.RotateGrace == 0 {
+			l.RotateGrace = DefaultLogRotateGrace
 		}
 	}
 }
@@ -240,6 +251,9 @@ func (c *Config) validateLogs() []FieldError {
 		}
 		if l.PollInterval < 100*time.Millisecond || l.PollInterval > time.Minute {
 			add(at+".poll_interval", "must be between 100ms and 1m, got %s", l.PollInterval)
+		}
+		if l.RotateGrace < time.Second || l.RotateGrace > 24*time.Hour {
+			add(at+".rotate_grace", "must be between 1s and 24h, got %s", l.RotateGrace)
 		}
 		errs = append(errs, validateLogRules(at, l.Rules)...)
 		rules, err := l.RuleSet()

@@ -32,6 +32,8 @@ func TestLogsValidation(t *testing.T) {
 		{"logs: [{path: /x, start_at: middle}]", "logs[0].start_at: must be"},
 		{"logs: [{path: /x, poll_interval: 1ms}]", "logs[0].poll_interval"},
 		{"logs: [{path: /x, max_line_bytes: 10}]", "logs[0].max_line_bytes"},
+		{"logs: [{path: /x, rotate_grace: 100ms}]", "logs[0].rotate_grace: must be between 1s and 24h"},
+		{"logs: [{path: /x, rotate_grace: 48h}]", "logs[0].rotate_grace"},
 		{"logs: [{path: /x, rules: [{name: r, regex: '('}]}]", "logs[0].rules[0].regex"},
 		{"logs: [{path: /x, rules: [{name: 'bad name', regex: a}]}]", "logs[0].rules[0].name"},
 		{"logs: [{path: /x, rules: [{name: r, regex: a}, {name: r, regex: b}]}]", "logs[0].rules[1].name: rule \"r\" is defined twice"},

@@ -4,8 +4,10 @@
 // A Follower remembers the file it reads by identity (device, inode and a
 // fingerprint of its first bytes) and the committed offset: the position
 // after the last complete line handed out. It copes with:
-//   - rename-and-create rotation: the old file is read to its end through
-//     the open descriptor, then the new file from 0;
+//   - rename-and-create rotation: the new file is read from 0, and the old
+//     one, through its open descriptor, for as long as it keeps changing:
+//     until it has stayed unchanged for Options.RotateGrace (the daemon
+//     writes there until it is told to reopen its log, or restarted);
 //   - copytruncate and truncation in place: a size below the offset, or a
 //     changed fingerprint, restarts at 0;
 //   - deletion and re-creation, and a file that does not exist yet;
@@ -23,6 +25,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 )
 
 // FingerprintBytes is how much of a file's head identifies it.
@@ -42,7 +45,23 @@ type Options struct {
 	// MaxBytesPerPoll bounds one Poll's work so a huge backlog does not
 	// delay saving the position for long; 0 means 64 MiB.
 	MaxBytesPerPoll int64
+	// RotateGrace is how long a file renamed away from the path is still
+	// read after it last changed (0: DefaultRotateGrace; negative: read to
+	// its end once, at the rotation).
+	RotateGrace time.Duration
 }
+
+// DefaultRotateGrace: logrotate renames the file, creates the new one and
+// only then signals the daemon, which writes to the renamed file until it
+// reopens (seconds later; never, where nothing signals it). Five minutes
+// covers that gap many times over, and a daemon never signalled as long as
+// it logs at least every five minutes; a renamed file costs one descriptor
+// and one fstat a poll meanwhile.
+const DefaultRotateGrace = 5 * time.Minute
+
+// maxRotated bounds the renamed files read at once (rotations faster than
+// the grace period): beyond it the oldest is let go.
+const maxRotated = 8
 
 // State is what a restart needs to resume exactly where it stopped.
 type State struct {
@@ -55,6 +74,10 @@ type State struct {
 	// Cursor, for a journal source (Path then names the source, not a
 	// file): the journal cursor of the last entry counted.
 	Cursor string `json:"cursor,omitempty"`
+	// Rotated are the files renamed away from Path that are still read
+	// (within their grace period), with their positions: after a restart
+	// they are found again under a rotated name by their identity.
+	Rotated []State `json:"rotated,omitempty"`
 }
 
 // LineFunc receives each complete line without its newline; truncated says
@@ -68,12 +91,21 @@ type Follower struct {
 	opts  Options
 	saved *State // consulted at the first successful open only
 	first bool   // no open attempted yet
+	now   func() time.Time
 
+	cur     *stream   // the file at path; nil while the path is absent
+	rotated []*stream // files renamed away, read until quiet for RotateGrace
+	spare   []byte    // a released stream's buffer, for the next one
+}
+
+// stream is one open file and the position reached in it.
+type stream struct {
 	file      *os.File
 	id        identity
 	fp        fingerprint
-	committed int64 // offset after the last complete line
-	readPos   int64 // offset of the next read
+	committed int64     // offset after the last complete line
+	readPos   int64     // offset of the next read
+	changed   time.Time // last read that found bytes (renamed files)
 
 	buf      []byte // pending partial line at buf[:pending], then room for a chunk
 	pending  int
@@ -100,51 +132,83 @@ func New(path string, opts Options, saved *State) *Follower {
 	if opts.MaxBytesPerPoll <= 0 {
 		opts.MaxBytesPerPoll = 64 << 20
 	}
+	if opts.RotateGrace == 0 {
+		opts.RotateGrace = DefaultRotateGrace
+	}
 	if saved != nil && saved.Path != path {
 		saved = nil
 	}
-	return &Follower{path: path, opts: opts, saved: saved, first: true,
-		buf: make([]byte, opts.MaxLineBytes+opts.ChunkBytes)}
+	return &Follower{path: path, opts: opts, saved: saved, first: true, now: time.Now}
 }
 
 // State is the position to save: only complete lines handed out so far
-// are behind it. ok is false while no file has been opened.
+// are behind it, in the file at the path and in the renamed files still
+// read. ok is false while no file has been opened.
 func (f *Follower) State() (st State, ok bool) {
-	if f.file == nil {
-		if f.saved != nil {
-			return *f.saved, true
-		}
-		return State{}, false
+	switch {
+	case f.cur != nil:
+		st, ok = f.cur.state(f.path), true
+	case f.saved != nil:
+		st, ok = *f.saved, true
+		st.Rotated = nil
 	}
-	return State{Path: f.path, Dev: f.id.dev, Inode: f.id.ino,
-		Fingerprint: f.fp.sum, FingerprintLen: f.fp.n, Offset: f.committed}, true
+	if len(f.rotated) > 0 {
+		st.Path, ok = f.path, true
+		for _, r := range f.rotated {
+			st.Rotated = append(st.Rotated, r.state(f.path))
+		}
+	}
+	return st, ok
 }
 
-// IsOpen says whether a file is open (false while the path is absent).
-func (f *Follower) IsOpen() bool { return f.file != nil }
+func (s *stream) state(path string) State {
+	return State{Path: path, Dev: s.id.dev, Inode: s.id.ino,
+		Fingerprint: s.fp.sum, FingerprintLen: s.fp.n, Offset: s.committed}
+}
 
-// Close releases the open file.
+// IsOpen says whether a file is open: the one at the path, or a renamed
+// one still read.
+func (f *Follower) IsOpen() bool { return f.cur != nil || len(f.rotated) > 0 }
+
+// Close releases the open files.
 func (f *Follower) Close() {
-	if f.file != nil {
-		_ = f.file.Close()
-		f.file = nil
+	if f.cur != nil {
+		_ = f.cur.file.Close()
+		f.cur = nil
 	}
+	for _, r := range f.rotated {
+		_ = r.file.Close()
+	}
+	f.rotated = nil
 }
 
 // Poll reads what is available now (up to MaxBytesPerPoll) and hands out
-// each complete line. It returns the bytes read. An absent file is not an
+// each complete line: first what was appended to renamed files, then the
+// file at the path. It returns the bytes read. An absent file is not an
 // error: it is waited for.
 func (f *Follower) Poll(fn LineFunc) (int64, error) {
-	if f.file == nil {
-		if err := f.open(); err != nil || f.file == nil {
+	if f.first {
+		f.resumeRotated()
+	}
+	total, err := f.pollRotated(fn)
+	if err != nil {
+		return total, err
+	}
+	n, err := f.pollCurrent(fn, f.opts.MaxBytesPerPoll-total)
+	return total + n, err
+}
+
+func (f *Follower) pollCurrent(fn LineFunc, budget int64) (int64, error) {
+	if f.cur == nil {
+		if err := f.open(); err != nil || f.cur == nil {
 			return 0, err
 		}
 	} else if err := f.checkTruncated(); err != nil {
 		return 0, err
 	}
 	var total int64
-	for total < f.opts.MaxBytesPerPoll {
-		n, err := f.readChunk(fn)
+	for total < budget {
+		n, err := f.cur.readChunk(fn, f.opts)
 		total += int64(n)
 		if err != nil {
 			return total, err
@@ -158,6 +222,73 @@ func (f *Follower) Poll(fn LineFunc) (int64, error) {
 		}
 	}
 	return total, nil
+}
+
+// pollRotated reads what was appended to the renamed files, and lets go of
+// those unchanged for RotateGrace, deleted, or cut short.
+func (f *Follower) pollRotated(fn LineFunc) (int64, error) {
+	var total int64
+	now := f.now()
+	kept := f.rotated[:0]
+	var errs []error
+	for _, r := range f.rotated {
+		n, done, err := f.drain(r, fn, f.opts.MaxBytesPerPoll-total)
+		total += n
+		if n > 0 {
+			r.changed = now
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if done || err != nil || now.Sub(r.changed) >= f.opts.RotateGrace {
+			f.release(r, fn)
+			continue
+		}
+		kept = append(kept, r)
+	}
+	clear(f.rotated[len(kept):])
+	f.rotated = kept
+	return total, errors.Join(errs...)
+}
+
+// drain reads a renamed file up to budget; done says it will not change
+// any more (no name links to it, or it was cut short).
+func (f *Follower) drain(r *stream, fn LineFunc, budget int64) (total int64, done bool, err error) {
+	for total < budget {
+		n, err := r.readChunk(fn, f.opts)
+		total += int64(n)
+		if err != nil || n == 0 {
+			if err != nil {
+				return total, true, err
+			}
+			break
+		}
+	}
+	fi, err := r.file.Stat()
+	if err != nil {
+		return total, true, err
+	}
+	return total, total < budget && (isDeleted(fi) || fi.Size() < r.readPos), nil
+}
+
+// release hands out a stream's unterminated last line (nothing more will
+// be appended to it) and closes it.
+func (f *Follower) release(r *stream, fn LineFunc) {
+	r.flushPartial(fn)
+	_ = r.file.Close()
+	f.spare = r.buf
+}
+
+// retire moves the file at the path to the renamed files still read.
+func (f *Follower) retire() {
+	f.cur.changed = f.now()
+	f.rotated = append(f.rotated, f.cur)
+	f.cur = nil
+	if len(f.rotated) > maxRotated {
+		oldest := f.rotated[0]
+		f.rotated = f.rotated[1:]
+		f.release(oldest, func([]byte, bool) {}) // its partial line is lost either way
+	}
 }
 
 // open opens the path for the first time or after a rotation. At the very
@@ -180,11 +311,33 @@ func (f *Follower) open() error {
 	if err != nil {
 		return err
 	}
+	if f.reclaim(file) {
+		return nil
+	}
 	start := int64(0)
 	if first && f.saved == nil && f.opts.StartAtEnd {
 		start = f.lastLineStart(file)
 	}
 	return f.adopt(file, start)
+}
+
+// reclaim takes back a renamed file that is at the path again (renamed
+// back), where it was, instead of reading it again from 0.
+func (f *Follower) reclaim(file *os.File) bool {
+	fi, err := file.Stat()
+	if err != nil {
+		return false
+	}
+	id := fileIdentity(fi)
+	for i, r := range f.rotated {
+		if r.id == id {
+			_ = file.Close()
+			f.cur = r
+			f.rotated = append(f.rotated[:i], f.rotated[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // lastLineStart is where "the end" of a file is for start_at end: after
@@ -211,17 +364,69 @@ func (f *Follower) lastLineStart(file *os.File) int64 {
 // it a copy with a new inode, by the fingerprint of its head alone (only
 // when that fingerprint covers enough bytes to be unique).
 func (f *Follower) resume(st State) (bool, error) {
-	for i, name := range append([]string{f.path}, RotatedNames(f.path)...) {
+	file, ok := f.find(st, true)
+	if !ok {
+		return false, nil
+	}
+	return true, f.adopt(file, st.Offset)
+}
+
+// resumeRotated reopens, at the first poll, the renamed files a previous
+// run was still reading, where it stopped; one that is gone is let go.
+func (f *Follower) resumeRotated() {
+	if f.saved == nil {
+		return
+	}
+	for _, st := range f.saved.Rotated {
+		file, ok := f.find(st, false)
+		if !ok {
+			continue
+		}
+		s, err := f.newStream(file, st.Offset)
+		if err != nil {
+			continue
+		}
+		s.changed = f.now()
+		f.rotated = append(f.rotated, s)
+	}
+}
+
+// find opens the file a state describes, at the path (when atPath) or under
+// a rotated name, unless it is one already open.
+func (f *Follower) find(st State, atPath bool) (*os.File, bool) {
+	names := RotatedNames(f.path)
+	if atPath {
+		names = append([]string{f.path}, names...)
+	}
+	for _, name := range names {
 		file, err := os.Open(name)
 		if err != nil {
 			continue
 		}
-		if f.sameFile(file, st, i > 0) {
-			return true, f.adopt(file, st.Offset)
+		if f.sameFile(file, st, name != f.path) && !f.isOpen(file) {
+			return file, true
 		}
 		_ = file.Close()
 	}
-	return false, nil
+	return nil, false
+}
+
+// isOpen says whether file is one of the files already followed.
+func (f *Follower) isOpen(file *os.File) bool {
+	fi, err := file.Stat()
+	if err != nil {
+		return false
+	}
+	id := fileIdentity(fi)
+	if f.cur != nil && f.cur.id == id {
+		return true
+	}
+	for _, r := range f.rotated {
+		if r.id == id {
+			return true
+		}
+	}
+	return false
 }
 
 // minCopyFingerprint is the head length below which a copy is not
@@ -243,40 +448,52 @@ func (f *Follower) sameFile(file *os.File, st State, copyOK bool) bool {
 }
 
 func (f *Follower) adopt(file *os.File, start int64) error {
+	s, err := f.newStream(file, start)
+	if err != nil {
+		return err
+	}
+	f.cur = s
+	return nil
+}
+
+// newStream reads file from start; it closes file on error.
+func (f *Follower) newStream(file *os.File, start int64) (*stream, error) {
 	fi, err := file.Stat()
 	if err != nil {
 		_ = file.Close()
-		return err
+		return nil, err
 	}
 	fp, err := fingerprintOf(file, FingerprintBytes)
 	if err != nil {
 		_ = file.Close()
-		return err
+		return nil, err
 	}
-	f.file, f.id, f.fp = file, fileIdentity(fi), fp
-	f.committed, f.readPos = start, start
-	f.pending, f.skipping = 0, false
-	return nil
+	buf := f.spare
+	f.spare = nil
+	if buf == nil {
+		buf = make([]byte, f.opts.MaxLineBytes+f.opts.ChunkBytes)
+	}
+	return &stream{file: file, id: fileIdentity(fi), fp: fp, committed: start, readPos: start, buf: buf}, nil
 }
 
 // readChunk reads once and hands out the complete lines in what is held.
-func (f *Follower) readChunk(fn LineFunc) (int, error) {
-	n, err := f.file.ReadAt(f.buf[f.pending:f.pending+f.opts.ChunkBytes], f.readPos)
+func (s *stream) readChunk(fn LineFunc, opts Options) (int, error) {
+	n, err := s.file.ReadAt(s.buf[s.pending:s.pending+opts.ChunkBytes], s.readPos)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return n, err
 	}
 	if n == 0 {
 		return 0, nil
 	}
-	f.readPos += int64(n)
-	f.split(f.buf[:f.pending+n], fn)
+	s.readPos += int64(n)
+	s.split(s.buf[:s.pending+n], fn, opts.MaxLineBytes)
 	return n, nil
 }
 
 // split hands out the complete lines of data (which starts at a line
 // start, or inside a skipped over-long line) and keeps the rest.
-func (f *Follower) split(data []byte, fn LineFunc) {
-	base := f.readPos - int64(len(data)) // file offset of data[0]
+func (s *stream) split(data []byte, fn LineFunc, maxLine int) {
+	base := s.readPos - int64(len(data)) // file offset of data[0]
 	start := 0
 	for {
 		i := bytes.IndexByte(data[start:], '\n')
@@ -285,71 +502,70 @@ func (f *Follower) split(data []byte, fn LineFunc) {
 		}
 		line := data[start : start+i]
 		switch {
-		case f.skipping:
-			fn(f.long, true)
-			f.skipping = false
-		case len(line) > f.opts.MaxLineBytes:
-			fn(line[:f.opts.MaxLineBytes], true)
+		case s.skipping:
+			fn(s.long, true)
+			s.skipping = false
+		case len(line) > maxLine:
+			fn(line[:maxLine], true)
 		default:
 			fn(line, false)
 		}
 		start += i + 1
-		f.committed = base + int64(start)
+		s.committed = base + int64(start)
 	}
 	rest := data[start:]
 	switch {
-	case f.skipping:
-		f.pending = 0
-	case len(rest) > f.opts.MaxLineBytes:
-		if f.long == nil {
-			f.long = make([]byte, 0, f.opts.MaxLineBytes)
+	case s.skipping:
+		s.pending = 0
+	case len(rest) > maxLine:
+		if s.long == nil {
+			s.long = make([]byte, 0, maxLine)
 		}
-		f.long = append(f.long[:0], rest[:f.opts.MaxLineBytes]...)
-		f.skipping = true
-		f.pending = 0
+		s.long = append(s.long[:0], rest[:maxLine]...)
+		s.skipping = true
+		s.pending = 0
 	default:
-		f.pending = copy(f.buf, rest)
+		s.pending = copy(s.buf, rest)
 	}
 }
 
-// flushPartial hands out an unterminated last line: the file it was in has
-// been rotated away, so nothing more will be appended to it.
-func (f *Follower) flushPartial(fn LineFunc) {
+// flushPartial hands out an unterminated last line: the file it was in
+// will not be appended to any more.
+func (s *stream) flushPartial(fn LineFunc) {
 	switch {
-	case f.skipping:
-		fn(f.long, true)
-	case f.pending > 0:
-		fn(f.buf[:f.pending], false)
+	case s.skipping:
+		fn(s.long, true)
+	case s.pending > 0:
+		fn(s.buf[:s.pending], false)
 	}
-	f.pending, f.skipping = 0, false
-	f.committed = f.readPos
+	s.pending, s.skipping = 0, false
+	s.committed = s.readPos
 }
 
-// checkRotation runs at the end of the open file. It switches to a new file
-// at the path (true), or restarts a truncated file at 0 (true), or says
-// nothing changed (false).
+// checkRotation runs at the end of the file at the path. It switches to a
+// new file there (true; the old one is read on as a renamed file), or
+// restarts a truncated file at 0 (true), or says nothing changed (false).
 func (f *Follower) checkRotation(fn LineFunc) (bool, error) {
 	fi, err := os.Stat(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Renamed, nothing new yet: keep the old file, the daemon may still
 		// write to it. Deleted and read to its end: let it go, or its disk
 		// space would stay taken until the path comes back.
-		if own, err := f.file.Stat(); err == nil && isDeleted(own) {
-			f.flushPartial(fn)
-			last, _ := f.State()
+		if own, err := f.cur.file.Stat(); err == nil && isDeleted(own) {
+			f.release(f.cur, fn)
+			last := f.cur.state(f.path)
 			f.saved = &last // what State reports until the path comes back
-			f.Close()
+			f.cur = nil
 		}
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	if fileIdentity(fi) != f.id {
-		f.flushPartial(fn)
-		f.Close()
+	if fileIdentity(fi) != f.cur.id {
+		f.retire()
 		f.first = false
-		if err := f.open(); err != nil || f.file == nil {
+		if err := f.open(); err != nil || f.cur == nil {
 			return false, err
 		}
 		return true, nil
@@ -372,40 +588,41 @@ func (f *Follower) checkTruncated() error {
 }
 
 func (f *Follower) truncated() (bool, error) {
-	own, err := f.file.Stat()
+	own, err := f.cur.file.Stat()
 	if err != nil {
 		return false, err
 	}
-	return own.Size() < f.readPos || f.headChanged(own.Size()), nil
+	return own.Size() < f.cur.readPos || f.cur.headChanged(own.Size()), nil
 }
 
 // headChanged says whether the first bytes differ from the fingerprint
 // (a copytruncate followed by new writes past the old offset); it extends
 // a short fingerprint as the file grows.
-func (f *Follower) headChanged(size int64) bool {
-	if f.fp.n == 0 {
+func (s *stream) headChanged(size int64) bool {
+	if s.fp.n == 0 {
 		return false
 	}
-	fp, err := fingerprintOf(f.file, f.fp.n)
-	if err != nil || fp.sum != f.fp.sum {
+	fp, err := fingerprintOf(s.file, s.fp.n)
+	if err != nil || fp.sum != s.fp.sum {
 		return err == nil
 	}
-	if f.fp.n < FingerprintBytes && size > int64(f.fp.n) {
-		if longer, err := fingerprintOf(f.file, FingerprintBytes); err == nil {
-			f.fp = longer
+	if s.fp.n < FingerprintBytes && size > int64(s.fp.n) {
+		if longer, err := fingerprintOf(s.file, FingerprintBytes); err == nil {
+			s.fp = longer
 		}
 	}
 	return false
 }
 
 func (f *Follower) restart() error {
-	fp, err := fingerprintOf(f.file, FingerprintBytes)
+	s := f.cur
+	fp, err := fingerprintOf(s.file, FingerprintBytes)
 	if err != nil {
 		return err
 	}
-	f.fp = fp
-	f.committed, f.readPos = 0, 0
-	f.pending, f.skipping = 0, false
+	s.fp = fp
+	s.committed, s.readPos = 0, 0
+	s.pending, s.skipping = 0, false
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,8 +184,8 @@ func TestLongLineTruncatedNotHeld(t *testing.T) {
 	if r.truncated != 1 || r.lines[1] != long[:100] || r.lines[2] != "after" {
 		t.Fatalf("truncated=%d lines=%q", r.truncated, r.lines)
 	}
-	if cap(r.f.long) > 100 || len(r.f.buf) > 612 {
-		t.Fatalf("held %d/%d bytes for a 10000-byte line", cap(r.f.long), len(r.f.buf))
+	if cap(r.f.cur.long) > 100 || len(r.f.cur.buf) > 612 {
+		t.Fatalf("held %d/%d bytes for a 10000-byte line", cap(r.f.cur.long), len(r.f.cur.buf))
 	}
 }
 
@@ -394,4 +395,154 @@ func TestStateStorePrune(t *testing.T) {
 	if _, err := os.Stat(bad); err != nil {
 		t.Errorf("an unreadable state was removed: %v", err)
 	}
+}
+
+// rotate renames path to path+suffix and creates a new file at path, as
+// logrotate's create mode does before it signals the daemon.
+func rotate(t *testing.T, path, suffix, newText string) {
+	t.Helper()
+	if err := os.Rename(path, path+suffix); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, path, newText)
+}
+
+// TestRenamedFileReadAfterNewAppears: until the daemon is told to reopen
+// its log, it writes to the renamed file; what it writes there after the
+// new file appeared (a partial line completed there too) is counted once.
+func TestRenamedFileReadAfterNewAppears(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "clamav.log")
+	appendTo(t, path, numbered(0, 3))
+	r := newReader(t, path, Options{}, nil)
+	r.poll()
+	appendTo(t, path, "line 3 is being wri")
+	rotate(t, path, ".1", numbered(100, 102))
+	r.poll() // switches to the new file
+	r.poll() // nothing new anywhere
+	appendTo(t, path+".1", "tten\n"+numbered(4, 6)+"SIGHUP caught: re-opening log file.\n")
+	r.poll()
+	appendTo(t, path, numbered(102, 104))
+	r.poll()
+	wantCount(t, r, 3+1+2+1+4)
+	if !slices.Contains(r.lines, "line 3 is being written") || !slices.Contains(r.lines, "SIGHUP caught: re-opening log file.") {
+		t.Fatalf("lines written to the renamed file are missing: %q", r.lines)
+	}
+}
+
+// TestRenamedFileLetGoAfterGrace: a renamed file unchanged for the grace
+// period is closed, its unterminated last line handed out; one that keeps
+// changing is kept.
+func TestRenamedFileLetGoAfterGrace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendTo(t, path, numbered(0, 2))
+	r := newReader(t, path, Options{RotateGrace: time.Minute}, nil)
+	clock := time.Unix(1_800_000_000, 0)
+	r.f.now = func() time.Time { return clock }
+	r.poll()
+	rotate(t, path, ".1", "")
+	r.poll()
+	for range 3 { // written to every 40 s: kept
+		clock = clock.Add(40 * time.Second)
+		appendTo(t, path+".1", "x")
+		r.poll()
+		if len(r.f.rotated) != 1 {
+			t.Fatalf("the renamed file was let go while it kept changing")
+		}
+	}
+	clock = clock.Add(59 * time.Second)
+	r.poll()
+	if len(r.f.rotated) != 1 {
+		t.Fatal("let go before the grace period")
+	}
+	clock = clock.Add(time.Second)
+	r.poll()
+	if len(r.f.rotated) != 0 {
+		t.Fatal("still open after the grace period")
+	}
+	wantCount(t, r, 3)
+	if r.lines[2] != "xxx" {
+		t.Fatalf("the unterminated last line came out as %q", r.lines[2])
+	}
+	if st, _ := r.f.State(); len(st.Rotated) != 0 {
+		t.Fatalf("a released file is still in the state: %+v", st.Rotated)
+	}
+}
+
+// TestRestartWithinGrace: the saved state carries the renamed file's
+// position; a restart in the grace period reads what was written there
+// meanwhile (and the new file's lines) exactly once.
+func TestRestartWithinGrace(t *testing.T) {
+	for _, rotated := range []string{".1", "-20261130"} {
+		t.Run(rotated, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "mail.log")
+			store := StateStore{Dir: dir}
+			appendTo(t, path, numbered(0, 3))
+			first := newReader(t, path, Options{}, nil)
+			first.poll()
+			rotate(t, path, rotated, numbered(100, 101))
+			first.poll()
+			appendTo(t, path+rotated, numbered(3, 5)+"part")
+			first.poll()
+			st, _ := first.f.State()
+			if len(st.Rotated) != 1 || st.Rotated[0].Offset == 0 {
+				t.Fatalf("state does not carry the renamed file: %+v", st)
+			}
+			if err := store.Save(st); err != nil {
+				t.Fatal(err)
+			}
+			first.f.Close()
+
+			appendTo(t, path+rotated, "ial\n"+numbered(5, 7)) // while down
+			appendTo(t, path, numbered(101, 103))
+			saved, err := store.Load(path)
+			if err != nil || saved == nil {
+				t.Fatalf("load: %v %v", saved, err)
+			}
+			second := newReader(t, path, Options{StartAtEnd: true}, saved)
+			second.poll()
+			appendTo(t, path+rotated, numbered(7, 8)) // after the restart
+			second.poll()
+			all := &reader{lines: append(first.lines, second.lines...)}
+			wantCount(t, all, 8+1+3)
+			if !slices.Contains(second.lines, "partial") {
+				t.Fatalf("the line cut at the stop is missing: %q", second.lines)
+			}
+		})
+	}
+}
+
+// TestRenamedBack: a renamed file that comes back to the path goes on
+// where it was instead of being read again.
+func TestRenamedBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mail.log")
+	appendTo(t, path, numbered(0, 3))
+	r := newReader(t, path, Options{}, nil)
+	r.poll()
+	rotate(t, path, ".1", numbered(10, 11))
+	r.poll()
+	if err := os.Rename(path+".1", path); err != nil { // replaces the new one
+		t.Fatal(err)
+	}
+	appendTo(t, path, numbered(3, 4))
+	r.poll()
+	wantCount(t, r, 5)
+}
+
+// TestManyRotationsBounded: rotations faster than the grace period keep at
+// most maxRotated renamed files open.
+func TestManyRotationsBounded(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "mail.log")
+	appendTo(t, path, "0\n")
+	r := newReader(t, path, Options{}, nil)
+	r.poll()
+	for i := 1; i <= maxRotated+3; i++ {
+		rotate(t, path, fmt.Sprintf(".r%d", i), fmt.Sprintf("%d\n", i))
+		r.poll()
+	}
+	if len(r.f.rotated) != maxRotated {
+		t.Fatalf("%d renamed files open, want %d", len(r.f.rotated), maxRotated)
+	}
+	wantCount(t, r, maxRotated+4)
 }
