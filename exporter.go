@@ -121,7 +121,7 @@ func newExporter(logger log.Logger, opts exporterOptions) (*exporter, error) {
 func (e *exporter) reload() error {
 	e.reloadMu.Lock()
 	defer e.reloadMu.Unlock()
-	set, cfg, err := e.buildSet()
+	set, cfg, err := e.buildSet(e.set.Load())
 	if err != nil {
 		e.reloadSuccess.Set(0)
 		return err
@@ -135,12 +135,14 @@ func (e *exporter) reload() error {
 	return nil
 }
 
-func (e *exporter) buildSet() (*collector.Set, *config.Config, error) {
+// buildSet loads the config and builds the collectors from it, each
+// handed its predecessor in prev (the set in force, nil at start).
+func (e *exporter) buildSet(prev *collector.Set) (*collector.Set, *config.Config, error) {
 	cfg, err := config.Load(e.configFile)
 	if err != nil {
 		return nil, nil, err
 	}
-	set, err := collector.NewSet(collector.Deps{Logger: e.logger, Config: cfg, Paths: e.paths, Reserved: e.reserved})
+	set, err := collector.NewSet(collector.Deps{Logger: e.logger, Config: cfg, Paths: e.paths, Reserved: e.reserved}, prev)
 	return set, cfg, err
 }
 

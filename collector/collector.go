@@ -34,9 +34,20 @@ type Collector interface {
 }
 
 // Closer is implemented by collectors that run background work; Close is
-// called when a reload replaces them.
+// called when a reload replaces them, after the new set is in force.
 type Closer interface {
 	Close()
+}
+
+// Successor is implemented by a collector whose factory kept state of its
+// predecessor (see Factory) that must move rather than be shared: running
+// loops, open files, counters. NewSet calls TakeOver once every factory of
+// the new set has succeeded, so a refused reload never reaches it; the
+// predecessor is still served until the swap and closed after it, so
+// TakeOver leaves it consistent (its last values stay readable) and its
+// Close must then leave alone what was taken.
+type Successor interface {
+	TakeOver()
 }
 
 // Paths are the roots the collectors read the host from; tests and
@@ -76,7 +87,14 @@ func (d Deps) rootfs() string {
 }
 
 // Factory builds a collector from a config. An error refuses the config.
-type Factory func(Deps) (Collector, error)
+//
+// prev is the collector of the same name in the set being replaced (nil at
+// start): this is the only way state outlives a reload (no package-level
+// maps). The factory decides what of prev to keep, by comparing configs,
+// but must leave prev running unchanged: the new set may still be refused
+// (another factory failing), and prev then runs on. What it keeps is
+// either shared read-only with prev, or moved in TakeOver (see Successor).
+type Factory func(d Deps, prev Collector) (Collector, error)
 
 type registration struct {
 	defaultOn bool
@@ -86,8 +104,23 @@ type registration struct {
 
 var registry = map[string]*registration{}
 
-// registerCollector is called from each collector's init().
-func registerCollector(name string, defaultOn bool, f Factory) {
+// registerCollector is called from each collector's init() for a
+// collector that keeps nothing across a reload.
+func registerCollector(name string, defaultOn bool, f func(Deps) (Collector, error)) {
+	register(name, defaultOn, func(d Deps, _ Collector) (Collector, error) { return f(d) })
+}
+
+// registerKeeping is called from the init() of a collector that keeps
+// state across a reload: its factory gets its predecessor as its own type
+// (nil at start).
+func registerKeeping[C Collector](name string, defaultOn bool, f func(d Deps, prev C) (Collector, error)) {
+	register(name, defaultOn, func(d Deps, prev Collector) (Collector, error) {
+		p, _ := prev.(C)
+		return f(d, p)
+	})
+}
+
+func register(name string, defaultOn bool, f Factory) {
 	if _, dup := registry[name]; dup {
 		panic("collector registered twice: " + name)
 	}
@@ -140,33 +173,48 @@ func isEnabled(name string) bool {
 }
 
 // Set is the enabled collectors built from one config. A reload builds a
-// new Set and closes the old one.
+// new Set from the old one (NewSet(deps, old)), swaps it in, then closes
+// the old one.
 type Set struct {
 	logger     log.Logger
 	collectors map[string]Collector
 }
 
-// NewSet builds every enabled collector. The first factory error is
-// returned, naming the collector, and nothing is kept running.
-func NewSet(deps Deps) (*Set, error) {
+// NewSet builds every enabled collector, handing each factory the
+// collector of the same name in prev (nil at start). The first factory
+// error is returned, naming the collector: what was built is closed and
+// prev is left untouched, still running. Once every factory succeeded,
+// each Successor takes its predecessor's state over; the caller swaps the
+// new set in and then closes prev.
+func NewSet(deps Deps, prev *Set) (*Set, error) {
 	s := &Set{logger: deps.Logger, collectors: map[string]Collector{}}
 	for _, name := range Names() {
 		if !isEnabled(name) {
 			continue
 		}
-		c, err := registry[name].factory(Deps{
-			Logger:   log.With(deps.Logger, "collector", name),
-			Config:   deps.Config,
-			Paths:    deps.Paths,
-			Reserved: deps.Reserved,
-		})
+		d := deps
+		d.Logger = log.With(deps.Logger, "collector", name)
+		c, err := registry[name].factory(d, prev.collector(name))
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("collector %s: %w", name, err)
 		}
 		s.collectors[name] = c
 	}
+	for _, name := range s.Enabled() {
+		if sc, ok := s.collectors[name].(Successor); ok {
+			sc.TakeOver()
+		}
+	}
 	return s, nil
+}
+
+// collector returns the named collector, nil when s is nil or lacks it.
+func (s *Set) collector(name string) Collector {
+	if s == nil {
+		return nil
+	}
+	return s.collectors[name]
 }
 
 // Enabled lists the collectors in the set, sorted.
