@@ -17,7 +17,7 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/proctrack"
 )
 
-func init() { registerCollector("services", true, newServicesCollector) }
+func init() { registerKeeping("services", true, newServicesCollector) }
 
 func serviceDesc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "service", name), help,
@@ -37,6 +37,7 @@ var (
 
 // watchedService is one configured service and its state.
 type watchedService struct {
+	key   string // what a reload compares: the same key keeps the state
 	spec  proctrack.Spec
 	unit  string
 	state proctrack.Service
@@ -59,11 +60,16 @@ type servicesCollector struct {
 	units       map[string]proctrack.UnitState // nil: no bus
 	loggedNoBus bool
 
+	prev *servicesCollector // until TakeOver
 	stop chan struct{}
-	done chan struct{}
+	done chan struct{} // nil until started
 }
 
-func newServicesCollector(d Deps) (Collector, error) {
+// newServicesCollector builds the collector; with a predecessor it only
+// starts polling in TakeOver, with the predecessor's process tracker and
+// each unchanged service's state (restarts, CPU time), so that a reload
+// resets no counter.
+func newServicesCollector(d Deps, prev *servicesCollector) (Collector, error) {
 	cfg := d.config()
 	root, procPath := d.rootfs(), d.Paths.Proc
 	if procPath == "" {
@@ -76,22 +82,58 @@ func newServicesCollector(d Deps) (Collector, error) {
 		// tree (the demo, tests) its answers would describe another host.
 		useSystemd: filepath.Clean(procPath) == "/proc",
 		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		procPath:   procPath,
 	}
 	if c.interval <= 0 {
 		c.interval = config.DefaultServicesPollInterval
 	}
 	c.services = watchedServices(d.Logger, cfg.Services.Watch, root)
-	if len(c.services) == 0 {
-		close(c.done)
+	if prev != nil {
+		c.prev = prev
 		return c, nil
 	}
-	c.procPath = procPath
-	// The first poll runs before the first scrape, so that every service
-	// is reported, up or down, from the start.
+	c.start()
+	return c, nil
+}
+
+// start runs the first poll before the first scrape, so that every
+// service is reported, up or down, from the start, then polls in the
+// background.
+func (c *servicesCollector) start() {
+	c.done = make(chan struct{})
+	if len(c.services) == 0 {
+		close(c.done)
+		return
+	}
 	c.poll()
 	go c.loop()
-	return c, nil
+}
+
+// TakeOver stops the predecessor's poller (its last state stays served
+// until it is closed) and goes on from its tracker and state.
+func (c *servicesCollector) TakeOver() {
+	prev := c.prev
+	if prev == nil {
+		return // started by the factory
+	}
+	c.prev = nil
+	prev.halt()
+	prev.mu.Lock()
+	kept := make(map[string]proctrack.Service, len(prev.services))
+	for _, ws := range prev.services {
+		kept[ws.key] = ws.state
+	}
+	if prev.procPath == c.procPath {
+		c.scanner = prev.scanner // its cache of exe and command lines
+	}
+	c.units, c.loggedNoBus = prev.units, prev.loggedNoBus
+	prev.mu.Unlock()
+	for _, ws := range c.services {
+		if st, ok := kept[ws.key]; ok {
+			ws.state = st // Update replaces the maps it holds, never changes them
+		}
+	}
+	c.start()
 }
 
 // watchedServices turns the configured services into specs, leaving out
@@ -110,6 +152,7 @@ func watchedServices(logger log.Logger, watch []config.ServiceConfig, root strin
 		if w.Pidfile != "" {
 			ws.spec.Pidfile = filepath.Join(root, w.Pidfile)
 		}
+		ws.key = fmt.Sprintf("%q %q %q %q %q", w.Name, w.Process, w.Exe, w.Cmdline, ws.spec.Pidfile)
 		out = append(out, ws)
 	}
 	return out
@@ -204,13 +247,18 @@ func (c *servicesCollector) pollSystemd() {
 }
 
 // Close stops the poller.
-func (c *servicesCollector) Close() {
+func (c *servicesCollector) Close() { c.halt() }
+
+// halt stops the poller, if it runs, and waits for it.
+func (c *servicesCollector) halt() {
 	select {
 	case <-c.stop:
 	default:
 		close(c.stop)
 	}
-	<-c.done
+	if c.done != nil {
+		<-c.done
+	}
 }
 
 func (c *servicesCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {

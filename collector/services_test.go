@@ -167,7 +167,7 @@ func newServicesTest(t *testing.T, paths Paths, yaml string) Collector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newServicesCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: paths})
+	c, err := newServicesCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: paths}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestServicesDemoGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newServicesCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: demoPaths})
+	c, err := newServicesCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: demoPaths}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +372,7 @@ services:
 		t.Fatal(err)
 	}
 	logs := &tfLog{}
-	c, err := newServicesCollector(Deps{Logger: log.NewLogfmtLogger(logs), Config: cfg, Paths: Paths{Proc: "/proc", Root: "/"}})
+	c, err := newServicesCollector(Deps{Logger: log.NewLogfmtLogger(logs), Config: cfg, Paths: Paths{Proc: "/proc", Root: "/"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,4 +404,54 @@ func TestServicesUnreadableProcfs(t *testing.T) {
 	if _, err := samples(t, c); err == nil || !strings.Contains(err.Error(), "--path.procfs") {
 		t.Errorf("err = %v, want one naming --path.procfs", err)
 	}
+}
+
+// A reload, with the same config or a changed one that keeps the
+// service, goes on counting restarts and CPU time where the predecessor
+// was (they went back to 0 at each SIGHUP).
+func TestServicesReloadKeepsCounters(t *testing.T) {
+	sup := startSupervisor(t, 1)
+	yaml := fmt.Sprintf("services:\n  poll_interval: 10ms\n  watch:\n    - {name: child, exe: %s}\n", sup.child)
+	deps := func(extra string) Deps {
+		cfg, err := config.Parse("test.yml", []byte(yaml+extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: Paths{Proc: "/proc", Root: "/"}}
+	}
+	c, err := newServicesCollector(deps(""), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(c Collector) map[string]float64 {
+		m, err := samples(t, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	restarts := `heartbeat_service_restarts_total{service="child"}`
+	old := sup.pid()
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the service to be seen down", func() bool { return get(c)[`heartbeat_service_up{service="child"}`] == 0 })
+	if err := os.WriteFile(filepath.Join(sup.dir, "go.1"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the restart to be counted", func() bool { return get(c)[restarts] == 1 })
+	before := get(c)
+	isCounter := func(k string) bool { return strings.Contains(k, "_total{") }
+	for _, extra := range []string{"", "    - {name: other, process: no-such-daemon}\n"} {
+		c = reloadOne(t, "services", deps(extra), c)
+		after := get(c)
+		if drops := counterDrops(before, after, isCounter); len(drops) > 0 {
+			t.Errorf("reload (extra %q): counters went down: %v (before %v, after %v)", extra, drops, before, after)
+		}
+		if after[restarts] != 1 {
+			t.Errorf("reload (extra %q): restarts %v, want 1", extra, after[restarts])
+		}
+		before = after
+	}
+	c.(Closer).Close()
 }
