@@ -150,23 +150,30 @@ func openStateStore(logger log.Logger, dir string) *tail.StateStore {
 }
 
 // Update sends the counters; an unreadable log makes it fail (after
-// sending what it has).
+// sending the rest). An unreadable log's counters are left out, not served
+// at what it last read (or 0): so is every series it feeds with other
+// logs, whose sum would otherwise drop or look quiet.
 func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
 	if len(c.sources) == 0 {
 		return ErrNoData
 	}
 	c.activate()
 	families := map[string]*ruleFamily{}
+	withheld := map[string]bool{}
 	var broken []string
 	for _, s := range c.sources {
 		snap := s.snapshot()
+		name := s.cfg.Name()
 		if snap.err != "" {
-			broken = append(broken, s.cfg.Name()+": "+snap.err)
+			broken = append(broken, name+": "+snap.err)
+			for _, series := range snap.series {
+				withheld[seriesKey(series, name)] = true
+			}
+			continue
 		}
 		if !snap.seen {
 			continue // absent so far: quiet
 		}
-		name := s.cfg.Name()
 		ch <- constMetric(logReadBytesDesc, prometheus.CounterValue, float64(snap.bytes), name)
 		ch <- constMetric(logLinesDesc, prometheus.CounterValue, float64(snap.lines), name)
 		ch <- constMetric(logTruncatedDesc, prometheus.CounterValue, float64(snap.truncated), name)
@@ -178,7 +185,7 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 		}
 	}
 	for _, name := range sortedFamilyNames(families) {
-		families[name].emit(ch)
+		families[name].emit(ch, withheld)
 	}
 	if len(broken) > 0 {
 		return fmt.Errorf("logs unreadable: %s", strings.Join(broken, "; "))
@@ -196,10 +203,11 @@ func (c *logsCollector) Close() {
 // ruleFamily sums the series of one counter across logs (the host-wide
 // counters have no log label, so two logs feed the same series).
 type ruleFamily struct {
-	desc   *prometheus.Desc
-	names  []string
-	values map[string]float64
-	labels map[string][]string
+	counter string
+	desc    *prometheus.Desc
+	names   []string
+	values  map[string]float64
+	labels  map[string][]string
 }
 
 func familyOf(families map[string]*ruleFamily, s logrules.Series) *ruleFamily {
@@ -217,13 +225,14 @@ func familyOf(families map[string]*ruleFamily, s logrules.Series) *ruleFamily {
 	if !ok {
 		help = "Lines of the log matching the operator's rules that feed this counter."
 	}
-	f := &ruleFamily{desc: prometheus.NewDesc(s.Counter, help, names, nil), names: names,
+	f := &ruleFamily{counter: s.Counter, desc: prometheus.NewDesc(s.Counter, help, names, nil), names: names,
 		values: map[string]float64{}, labels: map[string][]string{}}
 	families[s.Counter] = f
 	return f
 }
 
-func (f *ruleFamily) add(s logrules.Series, logName string, v uint64) {
+// seriesValues are a series' label values as served for logName.
+func seriesValues(s logrules.Series, logName string) []string {
 	var values []string
 	for _, l := range s.Labels {
 		values = append(values, l.Value)
@@ -231,6 +240,16 @@ func (f *ruleFamily) add(s logrules.Series, logName string, v uint64) {
 	if logrules.PerLog(s.Counter) {
 		values = append(values, logName)
 	}
+	return values
+}
+
+// seriesKey names one served series across all logs.
+func seriesKey(s logrules.Series, logName string) string {
+	return s.Counter + "\xfe" + strings.Join(seriesValues(s, logName), "\xff")
+}
+
+func (f *ruleFamily) add(s logrules.Series, logName string, v uint64) {
+	values := seriesValues(s, logName)
 	if len(values) != len(f.names) {
 		return // config validation keeps label names equal per counter
 	}
@@ -239,13 +258,17 @@ func (f *ruleFamily) add(s logrules.Series, logName string, v uint64) {
 	f.labels[key] = values
 }
 
-func (f *ruleFamily) emit(ch chan<- prometheus.Metric) {
+// emit sends the family's series but those an unreadable log feeds.
+func (f *ruleFamily) emit(ch chan<- prometheus.Metric, withheld map[string]bool) {
 	keys := make([]string, 0, len(f.values))
 	for k := range f.values {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		if withheld[f.counter+"\xfe"+k] {
+			continue
+		}
 		ch <- constMetric(f.desc, prometheus.CounterValue, f.values[k], f.labels[k]...)
 	}
 }
