@@ -47,6 +47,11 @@ func quarantineWorkers() int {
 	return min(16, max(1, runtime.GOMAXPROCS(0)-1))
 }
 
+// quarantineFullEvery is how often a scan reads every folder, not only
+// those that changed: the safety net for a message rewritten in place,
+// which changes no folder.
+const quarantineFullEvery = time.Hour
+
 // quarantineScanner rescans one quarantine folder in the background; a
 // scrape only reads its last result.
 type quarantineScanner struct {
@@ -54,7 +59,8 @@ type quarantineScanner struct {
 	dir    string // where this process reads it (rootfs applied)
 	opt    quarantine.Options
 	logger log.Logger
-	zeros  []string // categories reported even when empty (a preset's)
+	zeros  []string          // categories reported even when empty (a preset's)
+	index  *quarantine.Index // what the scans know of its folders; the scan loop's
 
 	mu        sync.Mutex
 	last      *quarantine.Result // nil before the first scan
@@ -161,7 +167,10 @@ func (s *quarantineScanner) loop(ctx context.Context) {
 }
 
 func (s *quarantineScanner) scan(ctx context.Context) {
-	res, err := quarantine.Scan(ctx, s.dir, s.opt)
+	if s.index == nil {
+		s.index = &quarantine.Index{FullEvery: quarantineFullEvery}
+	}
+	res, err := s.index.Scan(ctx, s.dir, s.opt)
 	if ctx.Err() != nil {
 		return // closed mid-scan: keep the last complete result
 	}
