@@ -74,3 +74,17 @@ func RerunAsNobody(t testing.TB, test string, env ...string) {
 		t.Fatalf("%s as user nobody: %v\n%s", test, err, out)
 	}
 }
+
+// RequireRoot skips (fails under CI, which runs as root) unless the test
+// runs as root; why says what needs it.
+func RequireRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	msg := "needs root: " + why
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
