@@ -29,7 +29,7 @@ var logsStateDir string
 const DefaultStateDir = "/var/lib/heartbeat_exporter"
 
 func init() {
-	registerCollector("logs", true, newLogsCollector)
+	registerKeeping("logs", true, newLogsCollector)
 	registerFlags(func(app *kingpin.Application) {
 		app.Flag("state.dir",
 			"Folder where the read position of each tailed log and the SNF marks are saved, so that after a restart lines written while the exporter was down are counted and SNF snapshots are not counted twice. Unwritable or empty: kept in memory only (a warning is logged).").
@@ -70,21 +70,25 @@ var counterHelp = map[string]string{
 // reads them and never touches the files.
 type logsCollector struct {
 	sources []*logSource
+	prev    *logsCollector // until TakeOver
+
+	mu    sync.Mutex
+	owned map[*logSource]bool // the sources Close stops: not those a successor took
 }
 
-func newLogsCollector(d Deps) (Collector, error) {
+func newLogsCollector(d Deps, prev *logsCollector) (Collector, error) {
 	cfg := d.Config
 	if cfg == nil || len(cfg.Logs) == 0 {
-		return &logsCollector{}, nil
+		return &logsCollector{prev: prev}, nil
 	}
 	root := d.Paths.Root
 	if root == "" {
 		root = "/"
 	}
 	store := openStateStore(d.Logger, logsStateDir)
-	c := &logsCollector{}
+	c := &logsCollector{prev: prev}
 	for _, lc := range cfg.Logs {
-		src, err := takeOverOrStart(c, d.Logger, root, lc, store)
+		src, err := c.keep(prev, d.Logger, root, lc, store)
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("logs %s: %w", lc.Name(), err)
@@ -157,7 +161,6 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 	if len(c.sources) == 0 {
 		return ErrNoData
 	}
-	c.activate()
 	families := map[string]*ruleFamily{}
 	withheld := map[string]bool{}
 	var broken []string
@@ -195,8 +198,15 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 
 // Close stops the tailers this collector still owns and saves positions.
 func (c *logsCollector) Close() {
+	c.mu.Lock()
+	owned := c.owned
+	c.owned = nil
+	c.mu.Unlock()
 	for _, s := range c.sources {
-		s.release(c)
+		if owned[s] {
+			s.stop()
+			s.closeFiles()
+		}
 	}
 }
 
@@ -282,114 +292,113 @@ func sortedFamilyNames(m map[string]*ruleFamily) []string {
 	return names
 }
 
-// liveSources maps root+path to the source tailing it, across collector
-// sets. A reload builds the new set while the old one still runs, and
-// closes the old one only once the new one is in place (a refused reload
-// closes the new one instead). So the new collector does not stop the
-// old source: it registers as its successor, and the hand-over happens
-// when the old collector closes (or at the new one's first scrape). With
-// an unchanged log config the very same source, counters and open files
-// go on; with a changed one a new source takes the open files and
-// positions over. A successor closed before the hand-over withdraws, and
-// the old source runs on.
-var (
-	liveMu      sync.Mutex
-	liveSources = map[string]*logSource{}
-)
-
-func takeOverOrStart(owner *logsCollector, logger log.Logger, root string, lc config.LogConfig, store *tail.StateStore) (*logSource, error) {
-	key := root + "\x00" + lc.Name()
-	liveMu.Lock()
-	old := liveSources[key]
+// keep returns what the new collector does with the predecessor's source
+// for lc: the very source when its config is the same (shared with the
+// predecessor until TakeOver moves it), else a new source that takes the
+// predecessor's files, positions and counters over in TakeOver; with no
+// predecessor source, a new source started at once.
+func (c *logsCollector) keep(prev *logsCollector, logger log.Logger, root string, lc config.LogConfig, store *tail.StateStore) (*logSource, error) {
+	old := prev.source(root + "\x00" + lc.Name())
 	if old != nil && reflect.DeepEqual(old.cfg, lc) && reflect.DeepEqual(old.store, store) {
-		old.next, old.nextSrc = owner, nil
-		liveMu.Unlock()
-		return old, nil // shared until the hand-over: both sets read the same counters
+		return old, nil
 	}
-	liveMu.Unlock()
 	src, err := newLogSource(logger, root, lc, store)
 	if err != nil {
 		return nil, err
 	}
 	if old != nil {
-		liveMu.Lock()
-		old.next, old.nextSrc, src.pred = owner, src, old
-		liveMu.Unlock()
-		return src, nil // started at the hand-over
+		src.pred = old
+		return src, nil
 	}
-	src.owner = owner
-	liveMu.Lock()
-	liveSources[key] = src
-	liveMu.Unlock()
+	c.own(src)
 	src.catchUp()
 	src.start()
 	return src, nil
 }
 
-// release is called by a closing collector for each of its sources: a
-// waiting successor withdraws; the owner hands over to its successor, or
-// stops the source when there is none.
-func (s *logSource) release(by *logsCollector) {
-	liveMu.Lock()
-	switch {
-	case s.next == by: // a successor closed before the hand-over
-		s.next, s.nextSrc = nil, nil
-		liveMu.Unlock()
-	case s.pred != nil: // a pending new source never started
-		if s.pred.nextSrc == s {
-			s.pred.next, s.pred.nextSrc = nil, nil
-		}
-		s.pred = nil
-		liveMu.Unlock()
-	case s.owner != by || liveSources[s.key] != s:
-		liveMu.Unlock()
-	case s.next != nil:
-		next, nextSrc := s.next, s.nextSrc
-		s.next, s.nextSrc = nil, nil
-		liveMu.Unlock()
-		s.handOver(next, nextSrc)
-	default:
-		delete(liveSources, s.key)
-		liveMu.Unlock()
-		s.stop()
-		s.closeFiles()
+// source returns the collector's source for key, nil when none (or no
+// collector).
+func (c *logsCollector) source(key string) *logSource {
+	if c == nil {
+		return nil
 	}
+	for _, s := range c.sources {
+		if s.key == key {
+			return s
+		}
+	}
+	return nil
 }
 
-// handOver gives the running source to the collector next: itself when
-// the config is unchanged (nextSrc nil), else its files to nextSrc.
-func (s *logSource) handOver(next *logsCollector, nextSrc *logSource) {
-	if nextSrc == nil {
-		liveMu.Lock()
-		s.owner = next
-		liveMu.Unlock()
+// own makes c the collector whose Close stops s.
+func (c *logsCollector) own(s *logSource) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.owned == nil {
+		c.owned = map[*logSource]bool{}
+	}
+	c.owned[s] = true
+}
+
+// disown takes s away from c: c's Close leaves it running.
+func (c *logsCollector) disown(s *logSource) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.owned, s)
+}
+
+// TakeOver moves the predecessor's sources: an unchanged one is only
+// re-owned; a changed one's predecessor is stopped (its last counts stay
+// served by the old set until the swap) and hands its files, positions
+// and counters to the new source, which starts.
+func (c *logsCollector) TakeOver() {
+	prev := c.prev
+	c.prev = nil
+	if prev == nil {
 		return
 	}
-	s.stop()
-	nextSrc.followers, s.followers = s.followers, nil
-	nextSrc.journal, s.journal = s.journal, nil
-	liveMu.Lock()
-	liveSources[s.key] = nextSrc
-	nextSrc.owner, nextSrc.pred = next, nil
-	liveMu.Unlock()
-	nextSrc.catchUp()
-	nextSrc.start()
+	for _, s := range c.sources {
+		switch {
+		case s.pred != nil:
+			pred := s.pred
+			s.pred = nil
+			prev.disown(pred)
+			pred.stop()
+			s.inherit(pred)
+			c.own(s)
+			s.catchUp()
+			s.start()
+		case prev.source(s.key) == s:
+			prev.disown(s)
+			c.own(s)
+		}
+	}
 }
 
-// activate starts the hand-over to c of a pending source at c's first
-// scrape, if the old collector has not closed yet.
-func (c *logsCollector) activate() {
-	for _, src := range c.sources {
-		liveMu.Lock()
-		pred := src.pred
-		if pred == nil || pred.nextSrc != src {
-			liveMu.Unlock()
+// inherit takes over a stopped predecessor's files, positions and
+// counters: a reload that keeps the log neither re-reads a line nor
+// lowers a counter (a series no rule produces any more is dropped).
+func (s *logSource) inherit(pred *logSource) {
+	s.followers, pred.followers = pred.followers, map[string]*tail.Follower{}
+	s.journal, pred.journal = pred.journal, nil
+	series := pred.engine.Series()
+	pred.mu.Lock()
+	defer pred.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, v := range pred.published {
+		if v == 0 || id >= len(series) {
 			continue
 		}
-		pred.next, pred.nextSrc = nil, nil
-		liveMu.Unlock()
-		pred.handOver(c, src)
+		if nid, ok := s.engine.Adopt(series[id]); ok {
+			for nid >= len(s.published) {
+				s.published = append(s.published, 0)
+			}
+			s.published[nid] += v
+		}
 	}
+	s.stats, s.lastRead, s.seen, s.err = pred.stats, pred.lastRead, pred.seen, pred.err
+	s.stats.delta = logrules.Delta{}
 }
 
 // logSource tails the files of one configured path or glob.
@@ -400,13 +409,9 @@ type logSource struct {
 	store  *tail.StateStore
 	engine *logrules.Engine
 	logger log.Logger
-	// Guarded by liveMu: the collector whose Close stops the source, the
-	// collector waiting to take it over (and the new source it built when
-	// the config changed), and for such a new source its predecessor.
-	owner   *logsCollector
-	next    *logsCollector
-	nextSrc *logSource
-	pred    *logSource
+	// pred is, until TakeOver, the predecessor's source of the same log
+	// whose config changed: this one takes its files and counters over.
+	pred *logSource
 
 	followers map[string]*tail.Follower // by file path on disk; touched by the loop only
 	journal   *journal.Follower         // a journal source's; touched by the loop only

@@ -55,12 +55,33 @@ func newLogsTest(t *testing.T, startAt string) *logsTest {
 
 func (lt *logsTest) start(t *testing.T) *adapter {
 	t.Helper()
-	c, err := newLogsCollector(Deps{Logger: log.NewNopLogger(), Config: lt.cfg, Paths: Paths{Root: lt.root}})
+	return lt.build(t, nil)
+}
+
+// build makes a collector from lt.cfg with prev as its predecessor; it is
+// closed at the end of the test.
+func (lt *logsTest) build(t *testing.T, prev *adapter) *adapter {
+	t.Helper()
+	var p *logsCollector
+	if prev != nil {
+		p = prev.c.(*logsCollector)
+	}
+	c, err := newLogsCollector(Deps{Logger: log.NewNopLogger(), Config: lt.cfg, Paths: Paths{Root: lt.root}}, p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.(Closer).Close)
 	return &adapter{c: c}
+}
+
+// reload builds the successor of old, lets it take over and closes old,
+// as exporter.reload does.
+func (lt *logsTest) reload(t *testing.T, old *adapter) *adapter {
+	t.Helper()
+	a := lt.build(t, old)
+	a.c.(Successor).TakeOver()
+	old.c.(Closer).Close()
+	return a
 }
 
 func (lt *logsTest) write(t *testing.T, text string) {
@@ -230,8 +251,7 @@ func TestLogsCollectorReloadTakesOver(t *testing.T) {
 	if v := value(t, old, lines); v != 5 {
 		t.Fatalf("old set: %v lines", v)
 	}
-	renewed := lt.start(t)
-	old.c.(Closer).Close() // after the new set exists, as exporter.reload does
+	renewed := lt.reload(t, old)
 	lt.write(t, mailLogLines)
 	waitFor(t, func() bool { return value(t, renewed, lines) >= 10 }, "the new set reads the new lines")
 	time.Sleep(300 * time.Millisecond) // three more polls: nothing must be read twice
@@ -286,7 +306,7 @@ func TestLogsCollectorRefusedReloadKeepsOldRunning(t *testing.T) {
 	lt := newLogsTest(t, "beginning")
 	lt.write(t, mailLogLines)
 	old := lt.start(t)
-	refused := lt.start(t)
+	refused := lt.build(t, old) // no TakeOver: another factory failed
 	refused.c.(Closer).Close()
 	lt.write(t, mailLogLines)
 	lines := `heartbeat_log_lines_total{log="/var/log/mail.log"}`
@@ -294,19 +314,22 @@ func TestLogsCollectorRefusedReloadKeepsOldRunning(t *testing.T) {
 }
 
 // TestLogsCollectorReloadWithChangedConfig: the new source takes the open
-// files and positions over; its counters start afresh, nothing is re-read.
+// files, positions and counters over (a counter goes down only when the
+// process restarts), nothing is re-read, and a dropped rule's series goes.
 func TestLogsCollectorReloadWithChangedConfig(t *testing.T) {
 	lt := newLogsTest(t, "beginning")
 	lt.write(t, mailLogLines)
 	old := lt.start(t)
-	lt.cfg.Logs[0].Presets = []string{"errors"}
-	renewed := lt.start(t)
-	old.c.(Closer).Close()
-	lt.write(t, mailLogLines)
 	errs := `heartbeat_log_errors_total{log="/var/log/mail.log"}`
-	waitFor(t, func() bool { return value(t, renewed, errs) == 1 }, "the new set to count the new error line")
-	if v := value(t, renewed, `heartbeat_log_lines_total{log="/var/log/mail.log"}`); v != 5 {
-		t.Fatalf("the new set read %v lines, want the 5 new ones", v)
+	if v := value(t, old, errs); v != 1 {
+		t.Fatalf("before the reload: %v error lines, want 1", v)
+	}
+	lt.cfg.Logs[0].Presets = []string{"errors"}
+	renewed := lt.reload(t, old)
+	lt.write(t, mailLogLines)
+	waitFor(t, func() bool { return value(t, renewed, errs) == 2 }, "the new set to count the new error line on top of the old one")
+	if v := value(t, renewed, `heartbeat_log_lines_total{log="/var/log/mail.log"}`); v != 10 {
+		t.Fatalf("the new set serves %v lines, want 10 (5 before the reload, 5 after)", v)
 	}
 	if v := value(t, renewed, `heartbeat_messages_total{source="amavis",verdict="clean"}`); v != -1 {
 		t.Fatalf("the amavis preset was dropped, yet its counter is served: %v", v)

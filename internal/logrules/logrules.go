@@ -420,3 +420,62 @@ func sortLabels(l []Label) []Label {
 	sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
 	return l
 }
+
+// Adopt gives a series counted by another engine (the one a reload
+// replaced) an id in e, when one of e's rules could have produced it:
+// same counter, its fixed labels, and a value for each capture that the
+// capture allows (an unbounded capture takes it into its MaxValues). A
+// reload that keeps a rule thus keeps its counts; a series no rule of e
+// produces is not adopted.
+func (e *Engine) Adopt(s Series) (int, bool) {
+	for _, c := range e.rules {
+		if c.rule.Counter == s.Counter && c.accepts(s.Labels) {
+			return e.id(Series{Counter: s.Counter, Labels: sortLabels(append([]Label(nil), s.Labels...))}), true
+		}
+	}
+	return 0, false
+}
+
+// accepts tells whether labels are the rule's fixed labels plus one
+// acceptable value per capture.
+func (c *compiled) accepts(labels []Label) bool {
+	if len(labels) != len(c.fixed)+len(c.from) {
+		return false
+	}
+	byName := make(map[string]string, len(labels))
+	for _, l := range labels {
+		byName[l.Name] = l.Value
+	}
+	for _, f := range c.fixed {
+		if v, ok := byName[f.Name]; !ok || v != f.Value {
+			return false
+		}
+	}
+	for _, cp := range c.from {
+		v, ok := byName[cp.spec.Label]
+		if !ok || !cp.accepts(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// accepts tells whether v is a label value the capture can give, taking
+// it into the capture's seen values when unbounded.
+func (cp *capture) accepts(v string) bool {
+	if cp.allow != nil {
+		if v == Other {
+			return true
+		}
+		for _, mapped := range cp.allow {
+			if mapped == v {
+				return true
+			}
+		}
+		return false
+	}
+	if v == Other {
+		return true
+	}
+	return cp.value(v) == v
+}
