@@ -68,7 +68,7 @@ func TestLogsUnreadableLogNotServedAsZero(t *testing.T) {
 	logsStateDir = ""
 	t.Cleanup(func() { logsStateDir = old })
 	logs := &tfLog{}
-	c, err := newLogsCollector(Deps{Logger: log.NewLogfmtLogger(logs), Config: cfg, Paths: Paths{Root: root}})
+	c, err := newLogsCollector(Deps{Logger: log.NewLogfmtLogger(logs), Config: cfg, Paths: Paths{Root: root}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
