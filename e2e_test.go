@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +86,11 @@ func startExporter(t *testing.T, proc, sys, root string, extra ...string) *proce
 		"--path.sysfs=" + sys,
 		"--path.rootfs=" + root,
 	}, extra...)
+	if !slices.ContainsFunc(extra, func(a string) bool { return strings.HasPrefix(a, "--state.dir=") }) {
+		// Not the default folder, which the exporter creates: positions
+		// saved there would carry over from one test (and run) to the next.
+		args = append(args, "--state.dir="+t.TempDir())
+	}
 	p := &process{cmd: exec.Command(binary, args...), addr: addr, stderr: &syncBuffer{}}
 	p.cmd.Env = append(os.Environ(), "TZ=UTC")
 	p.cmd.Stderr = p.stderr

@@ -2,7 +2,9 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -32,7 +34,7 @@ func init() {
 	registerKeeping("logs", true, newLogsCollector)
 	registerFlags(func(app *kingpin.Application) {
 		app.Flag("state.dir",
-			"Folder where the read position of each tailed log and the SNF marks are saved, so that after a restart lines written while the exporter was down are counted and SNF snapshots are not counted twice. Unwritable or empty: kept in memory only (a warning is logged).").
+			"Folder where the read position of each tailed log and the SNF marks are saved, so that after a restart lines written while the exporter was down are counted and SNF snapshots are not counted twice. Created (0700) if missing where its parent exists. Empty, or impossible to create or write: kept in memory only (the latter with a warning).").
 			Default(DefaultStateDir).StringVar(&logsStateDir)
 	})
 }
@@ -124,11 +126,11 @@ func pruneOnce(logger log.Logger, store *tail.StateStore) {
 }
 
 // openStateStore returns the store, or nil (positions in memory only)
-// with one message per folder and process when the folder cannot be used:
-// a warning, except for the default folder simply not existing (a host
-// where the exporter was not installed by its package, as in a test run),
-// which is only worth an info line. An empty --state.dir is the operator's
-// explicit choice (the demo makes it), so it is an info line too.
+// with one message per folder and process when the folder cannot be used.
+// A missing folder is created first (run by hand there is no systemd
+// StateDirectory= to make it); one that cannot be created or written is a
+// warning: a restart will lose or recount lines. An empty --state.dir is
+// the operator's explicit choice (the demo makes it), so only an info line.
 func openStateStore(logger log.Logger, dir string) *tail.StateStore {
 	const msg = "log positions and SNF marks are kept in memory only; after a restart, log lines written while the exporter was down are not counted and SNF snapshots still in their files are counted again"
 	if dir == "" {
@@ -138,19 +140,32 @@ func openStateStore(logger log.Logger, dir string) *tail.StateStore {
 		return nil
 	}
 	store := &tail.StateStore{Dir: dir}
-	err := store.Writable()
+	created, err := makeStateDir(dir)
 	if err == nil {
+		err = store.Writable()
+	}
+	if err == nil {
+		if created {
+			_ = level.Info(logger).Log("msg", "created the state folder", "dir", dir)
+		}
 		pruneOnce(logger, store)
 		return store
 	}
 	if _, dup := stateWarned.LoadOrStore(dir, true); !dup {
-		lvl := level.Warn
-		if _, statErr := os.Stat(dir); os.IsNotExist(statErr) && dir == DefaultStateDir {
-			lvl = level.Info
-		}
-		_ = lvl(logger).Log("msg", "state folder unusable: "+msg, "dir", dir, "err", err)
+		_ = level.Warn(logger).Log("msg", "state folder unusable: "+msg, "dir", dir, "err", err)
 	}
 	return nil
+}
+
+// makeStateDir creates the state folder, mode 0700 (positions name the
+// logs read), when it is missing and its parent exists. The parent is not
+// made: a mistyped path should be warned about, not grow a tree.
+func makeStateDir(dir string) (created bool, err error) {
+	err = os.Mkdir(dir, 0o700)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Update sends the counters; an unreadable log makes it fail (after

@@ -123,8 +123,8 @@ func (s StateStore) Prune(olderThan time.Duration) (int, error) {
 	return removed, errors.Join(errs...)
 }
 
-// Writable checks the folder exists and takes a file. It does not create
-// the folder: that is the service manager's job (systemd StateDirectory=).
+// Writable checks the folder exists and takes a file (the logs collector
+// creates a missing one first).
 func (s StateStore) Writable() error {
 	tmp, err := os.CreateTemp(s.Dir, ".probe-*")
 	if err != nil {
