@@ -12,7 +12,7 @@ DEMO_ADDR ?= 127.0.0.1:10734
 FUZZTIME  ?= 15s
 GOFILES    = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*')
 
-.PHONY: all build test lint fmt-check vet staticcheck demo fuzz bench bench-textfile bench-quarantine bench-services mixin mixin-check bench-rules package clean
+.PHONY: all build test lint fmt-check vet staticcheck demo fuzz bench bench-all bench-textfile bench-quarantine bench-services mixin mixin-check bench-rules package clean
 
 all: build
 
@@ -55,6 +55,11 @@ fuzz:
 
 bench:
 	./bench/scrape-vs-node-exporter.sh
+
+# Every side-by-side benchmark at a size that finishes in minutes, and one
+# table of ours, the peer, the ratio and the target.
+bench-all:
+	./bench/all.sh
 
 bench-textfile:
 	./bench/textfile-vs-node-exporter.sh

@@ -12,6 +12,7 @@
 # Usage: [WARMUP=1] bench/logs-vs-mtail.sh [SIZE_MIB] [RUNS]   (defaults 1024, 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SIZE_MIB=${1:-1024}
 RUNS=${2:-3}
 OUT=bench/out/logs
@@ -36,6 +37,7 @@ LOG=$OUT/mail.log
 SMALL=$OUT/mail-small.log
 gen "$LOG" "$SIZE_MIB"
 gen "$SMALL" $((SIZE_MIB / 16 > 0 ? SIZE_MIB / 16 : 1))
+trap 'rm -f "$LOG" "$SMALL"' EXIT
 LINES=$(wc -l <"$LOG")
 BYTES=$(stat -c %s "$LOG")
 mkdir -p "$OUT/mtail-logs"
@@ -79,3 +81,5 @@ printf '\nours vs mtail: %.1fx the throughput; ours vs grep: %.2fx grep'"'"'s ti
   "$(echo "$m_mtail / $m_ours" | bc -l)" "$(echo "$m_ours / $m_grep" | bc -l)"
 printf 'ours peak RSS: %.1f MiB on %d MiB, %.1f MiB on %d MiB\n' \
   "$(echo "$rss_small / 1024" | bc -l)" $((SIZE_MIB / 16)) "$(echo "$rss_ours / 1024" | bc -l)" "$SIZE_MIB"
+result "logs demo-shaped $SIZE_MIB MiB: time vs mtail (>= 3x throughput)" "$m_ours" "$m_mtail" 0.34
+result "logs demo-shaped $SIZE_MIB MiB: time vs grep -cE" "$m_ours" "$m_grep" 1.5

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Quarantine collector: one background rescan of a generated amavis-style
-# quarantine (N small files in 16 subfolders, generated once in /tmp and
-# reused) against `du -s --apparent-size` and `find -type f | wc -l` on the
+# quarantine (N small files in 16 subfolders, generated in /tmp and
+# removed at the end) against `du -s --apparent-size` and `find -type f | wc -l` on the
 # same tree, in one hyperfine run with warm caches; then scrape latency
 # (median, p90, p99 over a kept-alive connection) of an exporter whose
 # quarantine scans run back to back, i.e. while a scan is running.
@@ -10,10 +10,12 @@
 # Usage: bench/quarantine-vs-du.sh [FILES] [RUNS]   (defaults: 1000000 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 FILES=${1:-1000000}
 RUNS=${2:-5}
 OUT=bench/out/quarantine
 DATA=/tmp/hb-quarantine-$FILES
+trap 'rm -rf "$DATA" "$DATA.generated"' EXIT
 ADDR=127.0.0.1:19961
 IDLE=127.0.0.1:19962
 mkdir -p "$OUT"
@@ -24,7 +26,7 @@ done
 go build -o "$OUT/heartbeat_exporter" .
 go build -o "$OUT/quarantinescan" ./bench/quarantinescan
 go build -o "$OUT/scrapeclient" ./bench/scrapeclient
-echo "generating $FILES files in $DATA (once; reused when present)" >&2
+echo "generating $FILES files in $DATA (removed at the end)" >&2
 "$OUT/quarantinescan" -gen "$FILES" "$DATA"
 "$OUT/quarantinescan" "$DATA" >"$OUT/scan.txt"
 
@@ -50,7 +52,7 @@ sed "s|$DATA|$(realpath "$OUT/empty")|" "$OUT/bench.yml" >"$OUT/idle.yml"
 "$OUT/heartbeat_exporter" --web.listen-address=$IDLE --config.file="$OUT/idle.yml" \
   --web.disable-exporter-metrics --log.level=warn &
 idle=$!
-trap 'kill $pid $idle 2>/dev/null; wait 2>/dev/null || true' EXIT
+trap 'kill $pid $idle 2>/dev/null; wait 2>/dev/null || true; rm -rf "$DATA" "$DATA.generated"' EXIT
 for a in $ADDR $IDLE; do
   for _ in $(seq 200); do curl -sf -o /dev/null "http://$a/metrics" && break; sleep 0.05; done
 done
@@ -71,3 +73,5 @@ while read -r name p50 p90 _ p99; do
   printf '%-44s %10s %10s %10s\n' "$name" "$p50" "$p90" "$p99"
 done <"$OUT/scrape.txt"
 echo "(scan found: $(cat "$OUT/scan.txt"); $(nproc) CPUs; details in $OUT/)"
+result "quarantine $FILES files 16x (vs-du bench): scan vs du" "$ours" "$du" 1.0
+result_max "quarantine $FILES files: scrape p99 during a scan" "$(awk '$1=="during_scan" {print $5}' "$OUT/scrape.txt")" 5 ms

@@ -8,6 +8,7 @@
 # prometheus-node-exporter). Usage: bench/scrape-vs-node-exporter.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${1:-300}
 OUT=bench/out
 mkdir -p "$OUT"
@@ -90,3 +91,5 @@ row "max RSS (KiB)" "$(maxrss "$OUT/ours.time")" "$(maxrss "$OUT/peer.time")"
 echo
 echo "(scrape: kept-alive Go client, interleaved; curl: hyperfine running curl, process start-up included;"
 echo " CPU per scrape over the hyperfine runs; $RUNS runs each; details in $OUT/)"
+result "scrape: median kept-alive scrape vs node_exporter" "$(awk '$1=="ours" {print $2}' "$OUT/keepalive.txt")" "$(awk '$1=="peer" {print $2}' "$OUT/keepalive.txt")" 1.0 ms
+result "scrape: idle RSS vs node_exporter" "$(awk -v k="$ours_idle" 'BEGIN {print k / 1024}')" "$(awk -v k="$peer_idle" 'BEGIN {print k / 1024}')" 1.0 MiB

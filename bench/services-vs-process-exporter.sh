@@ -16,6 +16,7 @@
 #        (defaults: 500 30 300)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 N=${1:-500}
 SECS=${2:-30}
 SCRAPES=${3:-300}
@@ -92,3 +93,5 @@ printf '%-40s %18s %26s\n' "scrape p50 (ms)" "$(ka ours 2)" "$(ka peer 2)"
 printf '%-40s %18s %26s\n' "scrape p99 (ms)" "$(ka ours 5)" "$(ka peer 5)"
 echo "(ours polls every $POLL, $polls polls in ${SECS}s without scrapes; $scrapes scrapes each, kept-alive, in turn;"
 echo " ours' CPU per scrape includes its polls during the scrapes; $(prometheus-process-exporter -version 2>&1 | head -1))"
+result "services $N processes: CPU per scrape vs process-exporter" "$(ms $((o2 - o1)) $scrapes)" "$(ms $((p2 - p1)) $scrapes)" 1.0 ms
+result "services $N processes: scrape p50 vs process-exporter" "$(ka ours 2)" "$(ka peer 2)" 1.0 ms

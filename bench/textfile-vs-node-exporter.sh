@@ -13,6 +13,7 @@
 #        (defaults: 20 runs, sizes 10000 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 RUNS=${1:-20}
 shift || true
 SIZES=("$@")
@@ -133,3 +134,12 @@ echo
 echo "(unchanged files; scrape: kept-alive Go client with gzip, interleaved; curl: hyperfine running curl,"
 echo " no compression, process start-up included; CPU per scrape over the hyperfine runs; $RUNS runs each;"
 echo " node_exporter $(prometheus-node-exporter --version 2>&1 | awk 'NR==1 {print $3}'); details in $OUT/)"
+# The target is at the largest size: latency at most half node_exporter's, no more memory.
+for r in "${results[@]}"; do
+  IFS='|' read -r size what a b <<<"$r"
+  [ "$size" = "${SIZES[*]: -1}" ] || continue
+  case $what in
+    "median scrape (ms)") result "textfile $size series: median scrape vs node_exporter" "$a" "$b" 0.5 ms ;;
+    "max RSS (KiB)") result "textfile $size series: max RSS vs node_exporter" "$(awk -v k="$a" 'BEGIN {print k / 1024}')" "$(awk -v k="$b" 'BEGIN {print k / 1024}')" 1.0 MiB ;;
+  esac
+done
