@@ -10,9 +10,15 @@ import (
 // "errors", "error-free" are not counted... except that "-" ends a word:
 // "error-free" is). Warnings are left out on purpose: mail logs are full
 // of them ("postfix/smtpd: warning: hostname does not resolve").
-// Known false positive: postfix's "error" delivery agent logs as
-// "postfix/error[PID]: ... status=deferred", which counts.
 const ErrorsRegex = `(?i)\b(?:error|fatal|panic|critical)\b`
+
+// ErrorAgentStatusRegex takes out of the errors rule the delivery reports
+// of postfix's "error" delivery agent ("postfix/error[PID]: QID: to=<...>,
+// ..., status=bounced"): it fails mail on purpose (an unknown recipient, a
+// suspended destination), which is a delivery result counted by the
+// postfix preset, not an error of the gateway; its own "fatal:" lines
+// still count. Same shape as the postfix preset's delivery rule.
+const ErrorAgentStatusRegex = `postfix[\w.-]*/error\[\d+\]: \w+: to=<[^>]*>, (?:[^,]*, )*?status=`
 
 var errorWords = [...]string{"error", "fatal", "panic", "critical"}
 

@@ -213,25 +213,36 @@ func amavisVirus(line []byte, s *lineScan) bool {
 // postfixDelivery is the postfix_delivery rule; it returns the captured status.
 func postfixDelivery(line []byte, s *lineScan) (status string, ok bool) {
 	ok = eachTag(line, s, agentTags, afterPostfixAgent, func(c cursor) bool {
-		c.lit("[")
-		c.run(isDigit, 1)
-		c.lit("]: ")
-		c.run(isWordByte, 1)
-		c.lit(": to=<")
-		c.run(notByte('>'), 0)
-		c.lit(">, ")
-		for c.ok {
-			d := c
-			if s, _ := d.oneOf("status=sent", "status=deferred", "status=bounced"); d.wordEnd() {
+		return deliveryFields(c, func(c cursor) bool {
+			if s, _ := c.oneOf("status=sent", "status=deferred", "status=bounced"); c.wordEnd() {
 				status = s[len("status="):]
 				return true
 			}
-			c.run(notByte(','), 0) // the lazy "(?:[^,]*, )" once more
-			c.lit(", ")
-		}
-		return false
+			return false
+		})
 	})
 	return status, ok
+}
+
+// deliveryFields walks a delivery agent's line from its '[': "[PID]: QID:
+// to=<...>, ", then field after field (the lazy "(?:[^,]*, )*?"), until
+// at, given the cursor at a field's start, says it is the one wanted.
+func deliveryFields(c cursor, at func(cursor) bool) bool {
+	c.lit("[")
+	c.run(isDigit, 1)
+	c.lit("]: ")
+	c.run(isWordByte, 1)
+	c.lit(": to=<")
+	c.run(notByte('>'), 0)
+	c.lit(">, ")
+	for c.ok {
+		if at(c) {
+			return true
+		}
+		c.run(notByte(','), 0)
+		c.lit(", ")
+	}
+	return false
 }
 
 // postfixReceived is the postfix_received rule.
@@ -260,5 +271,18 @@ func postfixRejected(line []byte, s *lineScan) bool {
 	})
 }
 
-// errorWord is the errors rule.
-func errorWord(_ []byte, s *lineScan) bool { return s.errorWord }
+// errorWord is the errors rule: an error word, on a line that is not a
+// delivery report of postfix's error agent.
+func errorWord(line []byte, s *lineScan) bool { return s.errorWord && !errorAgentStatus(line, s) }
+
+var errorAgentTags = tagBits("error")
+
+// afterPostfixErrorAgent: postfix[\w.-]*/error right before the '['.
+func afterPostfixErrorAgent(b []byte) bool { return hasSuffix(b, "/error") && afterPostfixAgent(b) }
+
+// errorAgentStatus is ErrorAgentStatusRegex.
+func errorAgentStatus(line []byte, s *lineScan) bool {
+	return eachTag(line, s, errorAgentTags, afterPostfixErrorAgent, func(c cursor) bool {
+		return deliveryFields(c, func(c cursor) bool { return c.hasPrefix("status=") })
+	})
+}

@@ -21,6 +21,9 @@ func fastDisagrees(line []byte) string {
 				continue
 			}
 			m := presetRegex(r.Regex).FindSubmatch(line)
+			if r.unless != "" && presetRegex(r.unless).Match(line) {
+				m = nil
+			}
 			var s lineScan
 			s.scan(line)
 			if r.Name == "amavis_virus" && len(line)%2 == 1 {
@@ -57,6 +60,9 @@ func TestFastMatchersAgree(t *testing.T) {
 		"postfix/smtp[1]: A: to=<a>, x,y, status=sent postfix-2.x/lmtp[2]: B: to=<>, status=deferred",
 		"postfix/smtpd[1]: A: to=<a>, status=sent",
 		"postfix/error[1]: A_1: to=<a>>, status=bounced",
+		"postfix/error[1]: A_1: to=<a>, status=bounced", "postfix/error[1]: fatal: x", "xpostfix/error[1]: A: to=<>, b, c, status=",
+		"postfix/error[1]: A: to=<a>, relay=none, x, y error, status=deferred", "error: postfix-out/error[22]: Q: to=<a>, status",
+		"postfix/xerror[1]: A: to=<a>, status=bounced error", "postfix/smtp/error[1]: A: to=<a>, status=x",
 		"/qmgr[1]: A: from=<>, size=1, nrcpt=2 (queue active) /qmgr[",
 		"/qmgr[1]: A: from=<a>, size=, nrcpt=2 (queue active)",
 		"clamd[1]: /a: b: X FOUND", "clamd[1]: : X FOUND", "clamd[1]:  : X FOUND", " -> x: \tX FOUND", " -> \n: X FOUND",
@@ -208,6 +214,7 @@ func FuzzFastMatchers(f *testing.F) {
 		"Sun Nov 23 10:00:01 2026 -> ERROR: Database update process failed: x",
 		"x -> daily.cld updated (version: 27100, sigs: 1) Database updated (12 signatures)",
 		"spamd[5001]: spamd: identified spam (12.3/5.0) spamd[5]: clean message (",
+		"postfix/error[2201]: 4Xk: to=<n@example.com>, relay=none, dsn=5.0.0, status=bounced (error)",
 	} {
 		f.Add([]byte(l))
 	}

@@ -39,6 +39,10 @@ type Rule struct {
 	find func([]byte, *lineScan) (string, bool)
 	// scanFree: match or find does not use the line scan.
 	scanFree bool
+	// unless, when set, is a regex that takes a line the rule's regex
+	// matches out again (RE2 has no negative lookaround); presets only,
+	// whose match or find apply it too.
+	unless string
 }
 
 // LabelFrom makes a label from a capture group.
@@ -84,6 +88,7 @@ type compiled struct {
 	byValue map[string]int
 	matchFn func([]byte, *lineScan) bool
 	findFn  func([]byte, *lineScan) (string, bool)
+	unless  *regexp.Regexp // Rule.unless
 	// prefix is the literal every match starts with, if any: the regex
 	// runs from its first occurrence on, which gives the same match (no
 	// assertion precedes it) and saves Go's backtracker from clearing its
@@ -142,6 +147,11 @@ func (e *Engine) compile(r Rule) (*compiled, error) {
 		return nil, err
 	}
 	c := &compiled{rule: r, re: re, matchFn: r.match, findFn: r.find}
+	if r.unless != "" {
+		if c.unless, err = regexp.Compile(r.unless); err != nil {
+			return nil, err
+		}
+	}
 	for _, set := range requiredSets(r.Regex) {
 		lits := make([]literal, len(set))
 		for i, b := range set {
@@ -319,19 +329,19 @@ func (e *Engine) matchFast(c *compiled, line []byte, d *Delta) bool {
 	return false
 }
 
-func (e *Engine) matchRegex(c *compiled, line []byte, d *Delta) {
-	line, ok := c.start(line)
+func (e *Engine) matchRegex(c *compiled, whole []byte, d *Delta) {
+	line, ok := c.start(whole)
 	if !ok {
 		return
 	}
 	if len(c.from) == 0 {
-		if c.re.Match(line) {
+		if c.re.Match(line) && (c.unless == nil || !c.unless.Match(whole)) {
 			d.add(c.static)
 		}
 		return
 	}
 	m := c.re.FindSubmatchIndex(line)
-	if m == nil {
+	if m == nil || c.unless != nil && c.unless.Match(whole) {
 		return
 	}
 	if c.byValue != nil {

@@ -20,6 +20,12 @@ func count(t *testing.T, presetNames []string, lines ...string) map[string]uint6
 		}
 		rules = append(rules, r...)
 	}
+	return countRules(t, rules, lines...)
+}
+
+// countRules is count for the given rules.
+func countRules(t *testing.T, rules []Rule, lines ...string) map[string]uint64 {
+	t.Helper()
 	e, err := Compile(rules)
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +169,29 @@ func TestErrorsPreset(t *testing.T) {
 		`Nov 23 10:04:05 gw app: errors=0 terror errored`,
 	)
 	expect(t, got, map[string]uint64{"heartbeat_log_errors_total{}": 4})
+}
+
+// postfix's error delivery agent reports mail it fails on purpose: a
+// delivery result (counted by the postfix preset), not an error of the
+// gateway; its own fatal lines are. Checked on the hand-written matcher
+// and on the regex path (the same rule without it).
+func TestErrorsPresetSkipsErrorAgentReports(t *testing.T) {
+	lines := []string{
+		`Nov 30 10:00:01 gw postfix/error[2201]: 4Xk2Lq1zN0z9sQ: to=<nobody@example.com>, relay=none, delay=0.05, delays=0.04/0/0/0, dsn=5.0.0, status=bounced (User unknown in virtual alias table)`,
+		`Nov 30 10:00:02 gw postfix/error[2202]: 4Xk2Lr0Y8bz9sR: to=<a@remote.example>, orig_to=<b@example.com>, relay=none, delay=3600, delays=3600/0/0/0, dsn=4.4.1, status=deferred (delivery temporarily suspended: connect to mx.remote.example[198.51.100.2]:25: Connection refused)`,
+		`Nov 30 10:00:03 gw postfix-out/error[2203]: 5Ab: to=<c@remote.example>, relay=none, dsn=5.0.0, status=bounced (error: message too old)`,
+		`Nov 30 10:00:04 gw postfix/error[2204]: fatal: open /etc/postfix/main.cf: Permission denied`,
+		`Nov 30 10:00:05 gw postfix/smtp[2205]: 6Cd: to=<d@remote.example>, relay=none, status=deferred (error agent)`,
+	}
+	got := count(t, []string{"errors", "postfix"}, lines...)
+	expect(t, got, map[string]uint64{
+		"heartbeat_log_errors_total{}":                                 2,
+		"heartbeat_mta_messages_total{source=postfix,status=bounced}":  2,
+		"heartbeat_mta_messages_total{source=postfix,status=deferred}": 2,
+	})
+	rules, _ := Preset("errors")
+	rules[0].match = nil // the regex path
+	expect(t, countRules(t, rules, lines...), map[string]uint64{"heartbeat_log_errors_total{}": 2})
 }
 
 func TestCaptureLabelsStayBounded(t *testing.T) {

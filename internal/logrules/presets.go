@@ -94,7 +94,7 @@ var presets = map[string][]Rule{
 			Regex: `Database update process failed`, match: freshclamFailure, scanFree: true},
 	},
 	"errors": {
-		{Name: "errors", Counter: LogErrorsTotal, Regex: ErrorsRegex, match: errorWord},
+		{Name: "errors", Counter: LogErrorsTotal, Regex: ErrorsRegex, unless: ErrorAgentStatusRegex, match: errorWord},
 	},
 }
 
