@@ -293,50 +293,129 @@ type Scrape struct {
 // has, so the registry treats this collector as unchecked.
 func (s *Scrape) Describe(chan<- *prometheus.Desc) {}
 
-// Collect runs every collector concurrently and waits for all of them.
+// Collect runs every collector concurrently and waits for all of them, but
+// not past the scrape's deadline: a collector still running then is
+// reported failed for this scrape and left behind (its context is
+// cancelled; what it sends later is dropped), so a source that hangs costs
+// its own collector and never the answer or a --web.max-requests slot.
 func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
 	s.mu.Lock()
 	s.families = nil // a Scrape gathered again serves the latest families only
 	s.mu.Unlock()
-	var wg sync.WaitGroup
+	begin := time.Now()
+	// Buffered so that nothing a collector sends can block it once the
+	// scrape has gone; a drainer empties them after the deadline.
+	out := make(chan prometheus.Metric, 256)
+	results := make(chan result, len(s.collectors))
 	for name, c := range s.collectors {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.run(name, c, ch)
-		}()
+		go func() { results <- s.run(name, c, out) }()
 	}
-	wg.Wait()
+	pending := make(map[string]bool, len(s.collectors))
+	for name := range s.collectors {
+		pending[name] = true
+	}
+	for len(pending) > 0 {
+		select {
+		case m := <-out:
+			ch <- m
+		case r := <-results:
+			delete(pending, r.name)
+			s.finish(r, ch)
+		case <-s.ctx.Done():
+			s.collectFinished(pending, out, results, ch)
+			s.abandon(pending, begin, ch)
+			go drain(out, results, len(pending))
+			return
+		}
+	}
+	// Every collector has returned: what they sent is all in out.
+	for {
+		select {
+		case m := <-out:
+			ch <- m
+		default:
+			return
+		}
+	}
 }
 
-func (s *Scrape) run(name string, c Collector, ch chan<- prometheus.Metric) {
+// result is one collector's outcome in one scrape.
+type result struct {
+	name     string
+	duration time.Duration
+	families []*dto.MetricFamily
+	err      error
+}
+
+func (s *Scrape) run(name string, c Collector, ch chan<- prometheus.Metric) result {
 	begin := time.Now()
-	var err error
+	r := result{name: name}
 	if fc, ok := c.(FamilyCollector); ok {
-		var families []*dto.MetricFamily
-		families, err = safeUpdateFamilies(s.ctx, fc, ch)
-		if len(families) > 0 {
-			s.mu.Lock()
-			s.families = append(s.families, families)
-			s.mu.Unlock()
-		}
+		r.families, r.err = safeUpdateFamilies(s.ctx, fc, ch)
 	} else {
-		err = safeUpdate(s.ctx, c, ch)
+		r.err = safeUpdate(s.ctx, c, ch)
 	}
-	duration := time.Since(begin).Seconds()
+	r.duration = time.Since(begin)
+	return r
+}
+
+// finish serves a collector's outcome: its families, its duration and
+// success.
+func (s *Scrape) finish(r result, ch chan<- prometheus.Metric) {
+	if len(r.families) > 0 {
+		s.mu.Lock()
+		s.families = append(s.families, r.families)
+		s.mu.Unlock()
+	}
 	success := 1.0
 	switch {
-	case err == nil:
-		errorLog.clear(s.logger, name)
-	case errors.Is(err, ErrNoData):
-		_ = level.Debug(s.logger).Log("msg", "collector returned no data", "collector", name)
-		errorLog.clear(s.logger, name)
+	case r.err == nil:
+		errorLog.clear(s.logger, r.name)
+	case errors.Is(r.err, ErrNoData):
+		_ = level.Debug(s.logger).Log("msg", "collector returned no data", "collector", r.name)
+		errorLog.clear(s.logger, r.name)
 	default:
 		success = 0
-		errorLog.report(s.logger, name, err)
+		errorLog.report(s.logger, r.name, r.err)
 	}
-	ch <- constMetric(scrapeDurationDesc, prometheus.GaugeValue, duration, name)
-	ch <- constMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, name)
+	ch <- constMetric(scrapeDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), r.name)
+	ch <- constMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, r.name)
+}
+
+// collectFinished serves the outcomes already waiting at the deadline, so
+// a collector that returned just in time is not reported failed.
+func (s *Scrape) collectFinished(pending map[string]bool, out <-chan prometheus.Metric, results <-chan result, ch chan<- prometheus.Metric) {
+	for {
+		select {
+		case m := <-out:
+			ch <- m
+		case r := <-results:
+			delete(pending, r.name)
+			s.finish(r, ch)
+		default:
+			return
+		}
+	}
+}
+
+// abandon reports the collectors still running at the deadline as failed.
+func (s *Scrape) abandon(pending map[string]bool, begin time.Time, ch chan<- prometheus.Metric) {
+	for name := range pending {
+		s.finish(result{name: name, duration: time.Since(begin),
+			err: fmt.Errorf("still running at the scrape deadline: %w", s.ctx.Err())}, ch)
+	}
+}
+
+// drain keeps the abandoned collectors' sends from blocking until the last
+// of them has returned; what they send is dropped.
+func drain(out <-chan prometheus.Metric, results <-chan result, running int) {
+	for running > 0 {
+		select {
+		case <-out:
+		case <-results:
+			running--
+		}
+	}
 }
 
 // safeUpdate turns a panic in a collector into an error for that collector
