@@ -117,10 +117,19 @@ func readAll(f *os.File, fi fs.FileInfo, limit int64) ([]byte, error) {
 	return buf, nil
 }
 
-// notRegular is the error for a file of the wrong type.
+// NotRegular is the error for a file of the wrong type, for callers that
+// found it by a stat: an *fs.PathError whose Err reads "is a FIFO, not a
+// regular file" and matches ErrNotRegular.
+func NotRegular(path string, mode fs.FileMode) error { return notRegular(path, mode) }
+
 func notRegular(path string, mode fs.FileMode) error {
-	return &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, typeName(mode))}
+	return &fs.PathError{Op: "open", Path: path, Err: typeError(typeName(mode))}
 }
+
+type typeError string
+
+func (e typeError) Error() string        { return "is " + string(e) + ", not a regular file" }
+func (e typeError) Is(target error) bool { return target == ErrNotRegular }
 
 func typeName(mode fs.FileMode) string {
 	switch t := mode.Type(); {

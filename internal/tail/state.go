@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 // StateStore keeps one State per followed path as a small JSON file in a
@@ -34,10 +36,16 @@ func (s StateStore) Load(path string) (*State, error) {
 	return st, err
 }
 
+// maxStateFile bounds a state file's read: a saved position is a few
+// hundred bytes.
+const maxStateFile = 1 << 20
+
 // loadFile reads one state file; nil, nil when it does not exist or
 // holds no usable state.
 func (s StateStore) loadFile(name string) (*State, error) {
-	data, err := os.ReadFile(name)
+	// Our own file name: a link or a FIFO there was planted, and must
+	// not hang the start or lead the read elsewhere.
+	data, err := fileid.ReadRegularNoFollow(name, maxStateFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

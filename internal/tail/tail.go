@@ -22,10 +22,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 // FingerprintBytes is how much of a file's head identifies it.
@@ -301,7 +304,10 @@ func (f *Follower) open() error {
 			return err
 		}
 	}
-	file, err := os.Open(f.path)
+	// Never blocks (a FIFO at the path), and refuses what is not a
+	// regular file (/dev/zero would be read for ever): the error is
+	// reported and the open is tried again at the next poll.
+	file, _, err := fileid.OpenRegular(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if first && f.saved == nil {
 			f.opts.StartAtEnd = false // it did not exist at start: all of it is new
@@ -399,7 +405,7 @@ func (f *Follower) find(st State, atPath bool) (*os.File, bool) {
 		names = append([]string{f.path}, names...)
 	}
 	for _, name := range names {
-		file, err := os.Open(name)
+		file, _, err := fileid.OpenRegular(name)
 		if err != nil {
 			continue
 		}
@@ -561,6 +567,12 @@ func (f *Follower) checkRotation(fn LineFunc) (bool, error) {
 	}
 	if err != nil {
 		return false, err
+	}
+	if !fi.Mode().IsRegular() {
+		// Something else took the name for now (a link to a device, a
+		// FIFO): keep the file read so far, the daemon may still write to
+		// it, and look again at the next poll.
+		return false, fmt.Errorf("%w; the file read so far is kept, and the path checked again at the next poll", fileid.NotRegular(f.path, fi.Mode()))
 	}
 	if fileIdentity(fi) != f.cur.id {
 		f.retire()
