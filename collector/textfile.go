@@ -87,7 +87,8 @@ func newTextfileCollector(d Deps) (Collector, error) {
 		root:     root,
 		patterns: patterns,
 		cache: textfile.NewCache(textfile.Options{
-			MaxFileSize: maxSize,
+			MaxFileSize:           maxSize,
+			FollowSymlinksOutside: cfg.Textfile.FollowSymlinksOutside,
 			Reserved: func(name string) bool {
 				return strings.HasPrefix(name, Namespace+"_") || reserved[name]
 			},

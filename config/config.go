@@ -66,6 +66,9 @@ type TextfileConfig struct {
 	// MaxFileSize refuses bigger files rather than reading them into
 	// memory ("64MiB" by default).
 	MaxFileSize Bytes `yaml:"max_file_size"`
+	// FollowSymlinksOutside lets a *.prom symbolic link lead out of the
+	// textfile folders; off, such a link is refused with an error.
+	FollowSymlinksOutside bool `yaml:"follow_symlinks_outside"`
 }
 
 // DefaultTextfileMaxSize is TextfileConfig.MaxFileSize when unset.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 // Dir is one folder of *.prom files.
@@ -29,6 +31,11 @@ type Options struct {
 	// Reserved says whether a sample name belongs to the exporter itself;
 	// families exposing such a name are dropped.
 	Reserved func(name string) bool
+	// FollowSymlinksOutside lets a *.prom symbolic link lead anywhere;
+	// by default it is followed only to a file inside one of the scanned
+	// folders, so a planted link cannot serve /proc or a secret as
+	// metrics.
+	FollowSymlinksOutside bool
 }
 
 // Cache keeps every file's parsed families, keyed by the file's identity
@@ -40,8 +47,11 @@ type Cache struct {
 
 	mu    sync.Mutex
 	files map[string]*entry // by file path (label)
-	snap  *Snapshot
-	stats Stats
+	// inside are the scanned folders' real paths, where a symbolic link
+	// may lead (see Options.FollowSymlinksOutside).
+	inside []string
+	snap   *Snapshot
+	stats  Stats
 }
 
 // Stats count the work a cache did, for tests and debugging.
@@ -132,6 +142,12 @@ func (c *Cache) Scan(dirs []Dir) *Snapshot {
 		changed bool
 		seen    = map[string]bool{}
 	)
+	c.inside = c.inside[:0]
+	for _, d := range dirs {
+		if real, err := filepath.EvalSymlinks(d.Path); err == nil {
+			c.inside = append(c.inside, real)
+		}
+	}
 	for _, d := range dirs {
 		names, err := promFiles(d.Path)
 		if err != nil {
@@ -238,7 +254,7 @@ func (c *Cache) refresh(e *entry, path string) (present, changed bool) {
 	if st, err := os.Stat(path); err == nil && e.known && keyOf(st) == e.key {
 		return true, false
 	}
-	f, err := os.Open(path)
+	f, err := c.open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return false, false
@@ -266,15 +282,42 @@ func (c *Cache) refresh(e *entry, path string) (present, changed bool) {
 	return true, changed
 }
 
+// open opens a *.prom file without blocking, refusing what is not a
+// regular file and a symbolic link that leads out of the scanned folders.
+// The link's target is opened by its resolved name with O_NOFOLLOW, so a
+// link swapped after the check is refused, not followed.
+func (c *Cache) open(path string) (*os.File, error) {
+	lst, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if lst.Mode()&fs.ModeSymlink == 0 || c.opts.FollowSymlinksOutside {
+		f, _, err := fileid.OpenRegular(path)
+		return f, err
+	}
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, err
+	}
+	if !c.isInside(target) {
+		return nil, fmt.Errorf("is a symbolic link to %s, outside the textfile folders (textfile.follow_symlinks_outside is off)", target)
+	}
+	f, _, err := fileid.OpenRegularNoFollow(target)
+	return f, err
+}
+
+func (c *Cache) isInside(path string) bool {
+	for _, dir := range c.inside {
+		if rel, err := filepath.Rel(dir, path); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return true
+		}
+	}
+	return false
+}
+
 // read reads and parses an open file, refusing it when it is not a
 // regular file or exceeds the size limit.
 func (c *Cache) read(f *os.File, st fs.FileInfo) ([]*dto.MetricFamily, error) {
-	if st.IsDir() {
-		return nil, errors.New("is a folder, not a file")
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (mode %s)", st.Mode())
-	}
 	limit := c.opts.MaxFileSize
 	if limit > 0 && st.Size() > limit {
 		return nil, fmt.Errorf("file is %d bytes, more than the limit of %d (textfile.max_file_size); not read", st.Size(), limit)
@@ -355,6 +398,9 @@ func promFiles(dir string) ([]string, error) {
 // host path themselves, not the path under --path.rootfs.
 func unwrapPath(err error) error {
 	var pe *fs.PathError
+	if errors.As(err, &pe) && errors.Is(err, fileid.ErrNotRegular) {
+		return pe.Err
+	}
 	if errors.As(err, &pe) {
 		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
 	}

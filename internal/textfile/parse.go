@@ -40,6 +40,11 @@ import (
 // in Prometheus; two values cut alike count as one). An empty file is
 // valid and has no families.
 func Parse(data []byte) ([]*dto.MetricFamily, error) {
+	fams, err := parse(data)
+	return fams, shortError(err)
+}
+
+func parse(data []byte) ([]*dto.MetricFamily, error) {
 	if !utf8.Valid(data) {
 		data = bytes.ToValidUTF8(data, []byte(labelvalue.Replacement))
 	}

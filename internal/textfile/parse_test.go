@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -174,5 +175,30 @@ func TestParseCleansLabelValues(t *testing.T) {
 	}
 	if got := labels[1].GetValue(); len(got) > labelvalue.MaxBytes || !strings.HasPrefix(got, "yyyy") {
 		t.Errorf("y is %d bytes, want at most %d", len(got), labelvalue.MaxBytes)
+	}
+}
+
+// A parse error quotes the file only in short escaped excerpts: a link to
+// a secret or a binary must not land in the log.
+func TestParseErrorsQuoteShortExcerpts(t *testing.T) {
+	for _, in := range []string{
+		"root:$6$abcdefgh$SECRETHASHVALUESECRETHASHVALUE:19000:0:99999:7:::\n",
+		"metric{a=\"" + strings.Repeat("x", 5000) + "\n",
+		"m " + strings.Repeat("9z", 400) + "\n",
+		"m{a=\"" + strings.Repeat("\x01\xff", 100) + "\n",
+		"m{a=\"" + strings.Repeat("v", 100) + "\"} 1\nm{a=\"" + strings.Repeat("v", 100) + "\"} 2\n",
+	} {
+		_, err := Parse([]byte(in))
+		if err == nil {
+			t.Fatalf("%.20q parsed", in)
+		}
+		msg := err.Error()
+		if len(msg) > maxErrorBytes+3 {
+			t.Errorf("error of %d bytes: %.80s", len(msg), msg)
+		}
+		if strings.Contains(msg, "SECRETHASHVALUESECRET") || strings.Contains(msg, strings.Repeat("x", 40)) ||
+			strings.Contains(msg, strings.Repeat("v", 40)) || strings.Contains(msg, "\x01") || !utf8.ValidString(msg) {
+			t.Errorf("error echoes the file: %q", msg)
+		}
 	}
 }
