@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -25,6 +24,8 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/cvd"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/dpkg"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/freshclam"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 func init() { registerCollector("modules", true, newModulesCollector) }
@@ -306,14 +307,8 @@ type moduleFileCache struct {
 }
 
 type moduleCacheEntry struct {
-	id    moduleFileID
+	id    fileid.ID
 	value any
-}
-
-type moduleFileID struct {
-	dev, ino uint64
-	size     int64
-	mtime    int64 // nanoseconds
 }
 
 func newModuleFileCache() *moduleFileCache {
@@ -332,10 +327,7 @@ func (fc *moduleFileCache) load(key, path string, read func() (any, error)) (any
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	id := moduleFileID{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		id.dev, id.ino = uint64(st.Dev), st.Ino
-	}
+	id := fileid.Of(fi)
 	if e, ok := fc.entries[key]; ok && e.id == id {
 		fc.used[key] = e
 		return e.value, fi.ModTime(), nil
@@ -430,7 +422,7 @@ func (c *modulesCollector) versionFile(m moduleSpec) (versionFacts, error) {
 }
 
 func readVersionFile(path string, m moduleSpec) (versionFacts, error) {
-	f, err := os.Open(path)
+	f, _, err := fileid.OpenRegular(path)
 	if err != nil {
 		return versionFacts{}, err
 	}
@@ -530,7 +522,7 @@ func (c *modulesCollector) newestMtime(pattern string) (time.Time, error) {
 func (c *modulesCollector) dpkg(m moduleSpec, out moduleSink) error {
 	status := c.onRoot("/var/lib/dpkg/status")
 	v, _, err := c.cache.load(m.Name+"\x00"+status, status, func() (any, error) {
-		f, err := os.Open(status)
+		f, _, err := fileid.OpenRegular(status)
 		if err != nil {
 			return nil, err
 		}

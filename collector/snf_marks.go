@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -15,6 +14,8 @@ import (
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/snfxml"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/tail"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 // snfMarks remembers, per node and snapshot class, the basetime of the
@@ -31,6 +32,10 @@ type snfMarks struct {
 // snfMaxMarks bounds the marks (classes are second, minute and hour; a
 // file inventing others must not grow the state without end).
 const snfMaxMarks = snfMaxNodes * 4
+
+// snfMaxMarksFile bounds the marks file's read, far above what
+// snfMaxMarks marks take.
+const snfMaxMarksFile = 1 << 20
 
 func snfMarkKey(s *snfxml.Snapshot) string { return s.NodeID + "|" + s.Class }
 
@@ -100,7 +105,8 @@ func snfMarksPath(dir, root string) string {
 
 // loadSNFMarks reads the marks saved for root; none saved is no error.
 func loadSNFMarks(dir, root string) (snfMarks, error) {
-	data, err := os.ReadFile(snfMarksPath(dir, root))
+	// Our own file name: a link or a FIFO there was planted (see fileid).
+	data, err := fileid.ReadRegularNoFollow(snfMarksPath(dir, root), snfMaxMarksFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return snfMarks{}, nil
 	}

@@ -16,10 +16,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 // HeaderSize is the fixed size of a database header, in bytes.
@@ -120,7 +121,7 @@ func number(name, s string) (uint64, error) {
 // ReadFile reads the header of the database at path: the first 512 bytes,
 // never more, however big the database.
 func ReadFile(path string) (Header, error) {
-	f, err := os.Open(path)
+	f, _, err := fileid.OpenRegular(path) // a FIFO named *.cvd must not hang the scrape
 	if err != nil {
 		return Header{}, err
 	}

@@ -19,10 +19,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 // DefaultTail is how much of the end of the log is read: freshclam writes
@@ -53,15 +54,11 @@ var (
 // returns the last success and failure found there, in loc. An absent log
 // returns an error wrapping os.ErrNotExist.
 func ReadTail(path string, tail int64, loc *time.Location) (Result, error) {
-	f, err := os.Open(path)
+	f, fi, err := fileid.OpenRegular(path)
 	if err != nil {
 		return Result{}, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return Result{}, err
-	}
 	start := max(fi.Size()-tail, 0)
 	buf := make([]byte, fi.Size()-start)
 	n, err := f.ReadAt(buf, start)

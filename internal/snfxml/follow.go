@@ -7,6 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 // headSize is how much of a file's beginning is kept to recognise a file
@@ -86,15 +88,11 @@ func (f *Follower) Read(path string, fn func(*Snapshot) bool) (ReadStats, error)
 // it: what it holds already is history (an old rotated file found when the
 // exporter starts). Later reads see only what is appended.
 func (f *Follower) SkipToEnd(path string) error {
-	file, err := os.Open(path)
+	file, st, err := fileid.OpenRegular(path)
 	if err != nil {
 		return err
 	}
 	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		return err
-	}
 	dev, ino := fileID(st)
 	f.files[path] = &followed{dev: dev, ino: ino, size: st.Size(), mtime: st.ModTime().UnixNano(),
 		offset: st.Size(), head: readHead(file, st.Size())}
@@ -115,7 +113,7 @@ func (f *Follower) Retain(keep map[string]bool) {
 func (f *Follower) Files() int { return len(f.files) }
 
 func (f *Follower) readFile(path string, prev, cur *followed, fn func(*Snapshot) bool) (ReadStats, error) {
-	file, err := os.Open(path)
+	file, _, err := fileid.OpenRegular(path) // a FIFO matching the glob must not hang the scrape
 	if err != nil {
 		return ReadStats{}, err
 	}
