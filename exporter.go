@@ -231,15 +231,20 @@ func (o ownCollectors) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// defaultScrapeTimeout bounds a scrape that names no deadline of its own
+// (curl, a browser): no request holds a --web.max-requests slot for ever.
+const defaultScrapeTimeout = 30 * time.Second
+
 // scrapeContext ends a little before Prometheus gives up on the scrape, so
-// a slow source costs its own collector, not the whole answer.
+// a slow source costs its own collector, not the whole answer. A collector
+// still running then is reported failed (collector.Scrape.Collect).
 func scrapeContext(r *http.Request) (context.Context, context.CancelFunc) {
 	if s := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); s != "" {
 		if secs, err := strconv.ParseFloat(s, 64); err == nil && secs > 1 {
 			return context.WithTimeout(r.Context(), time.Duration((secs-0.5)*float64(time.Second)))
 		}
 	}
-	return context.WithCancel(r.Context())
+	return context.WithTimeout(r.Context(), defaultScrapeTimeout)
 }
 
 // reloadHandler serves POST /-/reload.
