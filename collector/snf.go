@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -21,7 +22,7 @@ import (
 )
 
 func init() {
-	registerCollector("snf", true, newSNFCollector)
+	registerKeeping("snf", true, newSNFCollector)
 }
 
 // snfCollector reads MessageSniffer status snapshots at scrape time. Only
@@ -37,31 +38,31 @@ func init() {
 // or use appended files.
 type snfCollector struct {
 	*snfState
+	prev *snfState // a changed config's predecessor, until TakeOver
 }
 
 // snfState is what the collector counts with. It outlives the collector
 // across a reload: the same configuration keeps the very same state (the
-// counters go on, no file is read again); a changed one starts new
-// counters but inherits the marks of what was counted, so nothing is
-// counted twice. The marks are also saved under --state.dir, for the
-// next run of the exporter.
+// counters go on, no file is read again); a changed one takes the
+// counters and the marks of what was counted over (TakeOver), so nothing
+// is counted twice and no counter goes down. The marks are also saved
+// under --state.dir, for the next run of the exporter.
 type snfState struct {
 	root    string
 	cfg     []config.SNFSource
 	store   *tail.StateStore // nil: marks in memory only
 	logger  log.Logger
-	users   int       // collectors using it; guarded by snfStatesMu
-	pred    *snfState // the state it replaced, while in use; guarded by snfStatesMu
 	sources []*snfSource
 
-	mu    sync.Mutex // the state below is shared by concurrent scrapes
-	seen  *snfIDSet
-	nodes map[string]*snfNode
-	snaps map[string]float64 // counted, duplicate, bad
-	files bool               // some configured file has existed
-	read  int64              // bytes read from the files so far (benchmarks)
-	extra string             // a node refused for being one too many, this scrape
-	marks snfMarks
+	mu      sync.Mutex // the state below is shared by concurrent scrapes
+	retired bool       // taken over: serves its last counts, reads no more
+	seen    *snfIDSet
+	nodes   map[string]*snfNode
+	snaps   map[string]float64 // counted, duplicate, bad
+	files   bool               // some configured file has existed
+	read    int64              // bytes read from the files so far (benchmarks)
+	extra   string             // a node refused for being one too many, this scrape
+	marks   snfMarks
 }
 
 type snfSource struct {
@@ -94,11 +95,8 @@ const snfMaxNodes = 64
 // than a day of minute snapshots.
 const snfSeenIDs = 8192
 
-func newSNFCollector(d Deps) (Collector, error) {
-	root := d.Paths.Root
-	if root == "" {
-		root = "/"
-	}
+func newSNFCollector(d Deps, prev *snfCollector) (Collector, error) {
+	root := d.rootfs()
 	var cfg []config.SNFSource
 	if d.Config != nil {
 		cfg = d.Config.SNF
@@ -107,68 +105,57 @@ func newSNFCollector(d Deps) (Collector, error) {
 	if len(cfg) > 0 {
 		store = openStateStore(d.Logger, logsStateDir)
 	}
-	return &snfCollector{takeSNFState(d.Logger, root, cfg, store)}, nil
-}
-
-// snfStates holds, per root, the state of the newest SNF collector.
-var (
-	snfStatesMu sync.Mutex
-	snfStates   = map[string]*snfState{}
-)
-
-// takeSNFState returns the running state when its configuration is the
-// same, else a new one that inherits the counted marks (from the running
-// state, or from --state.dir at the exporter's start).
-func takeSNFState(logger log.Logger, root string, cfg []config.SNFSource, store *tail.StateStore) *snfState {
-	snfStatesMu.Lock()
-	defer snfStatesMu.Unlock()
-	old := snfStates[root]
-	if old != nil && reflect.DeepEqual(old.cfg, cfg) && reflect.DeepEqual(old.store, store) {
-		old.users++
-		return old
+	if prev != nil && reflect.DeepEqual(prev.cfg, cfg) && reflect.DeepEqual(prev.store, store) && prev.root == root {
+		return &snfCollector{snfState: prev.snfState}, nil
 	}
-	st := &snfState{root: root, cfg: cfg, store: store, logger: logger, users: 1, pred: old,
+	st := &snfState{root: root, cfg: cfg, store: store, logger: d.Logger,
 		seen: newSNFIDSet(snfSeenIDs), nodes: map[string]*snfNode{}, snaps: map[string]float64{}}
 	for _, s := range cfg {
 		st.sources = append(st.sources, &snfSource{cfg: s, follow: snfxml.NewFollower(int(s.MaxSnapshotBytes))})
 	}
-	switch {
-	case old != nil:
-		old.mu.Lock()
-		st.marks = old.marks.inherit()
-		old.mu.Unlock()
-	case store != nil:
+	if prev != nil {
+		return &snfCollector{snfState: st, prev: prev.snfState}, nil
+	}
+	if store != nil {
 		marks, err := loadSNFMarks(store.Dir, root)
 		if err != nil {
-			_ = level.Warn(logger).Log("msg", "saved SNF marks unreadable; snapshots still in the files will be counted again", "err", err)
+			_ = level.Warn(d.Logger).Log("msg", "saved SNF marks unreadable; snapshots still in their files will be counted again", "err", err)
 		}
 		st.marks = marks.inherit()
 	}
-	snfStates[root] = st
-	return st
+	return &snfCollector{snfState: st}, nil
 }
 
-// Close gives the state up; the last user of the newest state removes it
-// (a refused reload's state gives the place back to the one it replaced).
-func (c *snfCollector) Close() {
-	snfStatesMu.Lock()
-	defer snfStatesMu.Unlock()
-	st := c.snfState
-	st.users--
-	if st.users > 0 {
+// TakeOver retires a changed config's predecessor (it serves its last
+// counts until the swap, reads no more) and goes on from its counters and
+// marks.
+func (c *snfCollector) TakeOver() {
+	old := c.prev
+	if old == nil {
 		return
 	}
-	if cur := snfStates[st.root]; cur != st {
-		if cur != nil && cur.pred == st {
-			cur.pred = nil // replaced and done: not kept alive by its successor
-		}
-		return
+	c.prev = nil
+	old.mu.Lock()
+	defer old.mu.Unlock()
+	old.retired = true
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.marks = old.marks.inherit()
+	c.snaps = maps.Clone(old.snaps)
+	for id, n := range old.nodes {
+		c.nodes[id] = n.clone()
 	}
-	if st.pred != nil && st.pred.users > 0 {
-		snfStates[st.root] = st.pred
-		return
+}
+
+// clone copies a node's counters, for a successor to go on from.
+func (n *snfNode) clone() *snfNode {
+	out := &snfNode{events: maps.Clone(n.events), verdicts: maps.Clone(n.verdicts),
+		results: maps.Clone(n.results), latest: n.latest}
+	if r := n.rules; r != nil {
+		out.rules = &snfRuleTop{n: r.n, totals: maps.Clone(r.totals), fresh: maps.Clone(r.fresh),
+			members: maps.Clone(r.members), other: r.other}
 	}
-	delete(snfStates, st.root)
+	return out
 }
 
 // Update reads what is new in every configured file, then reports. A bad
@@ -177,6 +164,13 @@ func (c *snfCollector) Close() {
 func (c *snfCollector) Update(ctx context.Context, ch chan<- prometheus.Metric) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.retired {
+		if !c.files && len(c.nodes) == 0 {
+			return ErrNoData
+		}
+		c.emit(ch)
+		return nil
+	}
 	var errs []error
 	c.extra = ""
 	for _, src := range c.sources {

@@ -70,7 +70,7 @@ func BenchmarkSNFFirstRead(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		c, err := newSNFCollector(Deps{Config: &config.Config{SNF: []config.SNFSource{{Path: "/snf/*.log.xml", RuleHistogramTop: 10}}}, Paths: Paths{Root: root}})
+		c, err := newSNFCollector(Deps{Config: &config.Config{SNF: []config.SNFSource{{Path: "/snf/*.log.xml", RuleHistogramTop: 10}}}, Paths: Paths{Root: root}}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -26,15 +26,15 @@ func setStateDir(t *testing.T, dir string) {
 	t.Cleanup(func() { logsStateDir = old })
 }
 
-// again builds another collector on the same root: the exporter restarted
-// (after closing the first) or reloaded (while the first still runs).
-func (st *snfTest) again(t *testing.T, srcs ...config.SNFSource) *snfTest {
+// again builds another collector on the same root: the exporter
+// restarted (prev nil) or reloaded (prev the running collector; the
+// caller calls TakeOver unless the reload is refused).
+func (st *snfTest) again(t *testing.T, prev *snfCollector, srcs ...config.SNFSource) *snfTest {
 	t.Helper()
-	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: srcs}, Paths: Paths{Root: st.root}})
+	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: srcs}, Paths: Paths{Root: st.root}}, prev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.(Closer).Close)
 	return &snfTest{root: st.root, c: c}
 }
 
@@ -50,7 +50,6 @@ func TestSNFRestartCountsEachSnapshotOnce(t *testing.T) {
 	st := newSNFTest(t, snfDailySource)
 	st.write(t, snfDaily, snfSnap("n1", 1, 10, 5, 5)+snfSnap("n1", 2, 20, 10, 10)+snfSnap("n1", 3, 30, 15, 15), false)
 	st.expect(t, map[string]float64{`heartbeat_snf_snapshots_total{result="counted"}`: 3})
-	st.c.(Closer).Close()
 
 	// while down: one more in the old day's file, then the next day's file
 	st.write(t, snfDaily, snfSnap("n1", 4, 1, 1, 0), true)
@@ -59,7 +58,7 @@ func TestSNFRestartCountsEachSnapshotOnce(t *testing.T) {
 	st.touch(t, snfDaily, now.Add(-3*time.Hour))
 	st.touch(t, "/log/n1.status.minute.20260103.log.xml", now)
 
-	next := st.again(t, snfDailySource)
+	next := st.again(t, nil, snfDailySource)
 	next.expect(t, map[string]float64{
 		`heartbeat_snf_snapshots_total{result="counted"}`:        3,
 		`heartbeat_snf_snapshots_total{result="duplicate"}`:      3,
@@ -76,14 +75,14 @@ func TestSNFRestartWithoutStateDirCountsAgain(t *testing.T) {
 	st := newSNFTest(t, snfDailySource)
 	st.write(t, snfDaily, snfSnap("n1", 1, 10, 5, 5), false)
 	st.scrape(t)
-	st.c.(Closer).Close()
-	st.again(t, snfDailySource).expect(t, map[string]float64{`heartbeat_snf_snapshots_total{result="counted"}`: 1})
+	st.again(t, nil, snfDailySource).expect(t, map[string]float64{`heartbeat_snf_snapshots_total{result="counted"}`: 1})
 }
 
 // A reload with the same SNF configuration keeps the state: counters go
-// on, nothing is read again. A changed one starts new counters (a counter
-// reset) that do not count again what the old ones counted, even without
-// --state.dir; a refused reload's state gives the place back.
+// on, nothing is read again. A changed one reads the files again but goes
+// on from the old counters and does not count again what they counted
+// (the snapshots read again are duplicates), even without --state.dir; a
+// refused reload leaves the old state counting.
 func TestSNFReload(t *testing.T) {
 	changed := snfDailySource
 	changed.RuleHistogramTop = 3
@@ -98,9 +97,9 @@ func TestSNFReload(t *testing.T) {
 			`heartbeat_snf_events_total{event="messages",node="n1"}`: 31,
 		}},
 		{"changed config", changed, map[string]float64{
-			`heartbeat_snf_snapshots_total{result="counted"}`:        1,
+			`heartbeat_snf_snapshots_total{result="counted"}`:        3,
 			`heartbeat_snf_snapshots_total{result="duplicate"}`:      2,
-			`heartbeat_snf_events_total{event="messages",node="n1"}`: 1,
+			`heartbeat_snf_events_total{event="messages",node="n1"}`: 31,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,18 +107,21 @@ func TestSNFReload(t *testing.T) {
 			st := newSNFTest(t, snfDailySource)
 			st.write(t, snfDaily, snfSnap("n1", 1, 10, 5, 5)+snfSnap("n1", 2, 20, 10, 10), false)
 			st.scrape(t)
-			refused := st.again(t, tc.next)
-			refused.c.(Closer).Close()
-			if got := snfStates[st.root]; got != st.c.(*snfCollector).snfState {
-				t.Fatal("a refused reload's state did not give the place back")
+			prev := st.c.(*snfCollector)
+			st.again(t, prev, tc.next) // refused: no TakeOver
+			if prev.retired {
+				t.Fatal("a refused reload retired the running state")
 			}
-			next := st.again(t, tc.next)
-			st.c.(Closer).Close()
-			if p := next.c.(*snfCollector).pred; p != nil {
+			next := st.again(t, prev, tc.next)
+			next.c.(Successor).TakeOver()
+			if p := next.c.(*snfCollector).prev; p != nil {
 				t.Error("the replaced state is still referenced by its successor")
 			}
 			st.write(t, snfDaily, snfSnap("n1", 3, 1, 1, 0), true)
 			next.expect(t, tc.want)
+			if tc.next.RuleHistogramTop != 0 { // the old state was retired: it reads no more
+				st.expect(t, map[string]float64{`heartbeat_snf_snapshots_total{result="counted"}`: 2})
+			}
 		})
 	}
 }
@@ -131,11 +133,10 @@ func TestSNFMarksFileBad(t *testing.T) {
 	if err := os.WriteFile(snfMarksPath(dir, root), []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: []config.SNFSource{snfDailySource}}, Paths: Paths{Root: root}})
+	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: []config.SNFSource{snfDailySource}}, Paths: Paths{Root: root}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.(Closer).Close)
 	st := &snfTest{root: root, c: c}
 	st.write(t, snfDaily, snfSnap("n1", 1, 10, 5, 5), false)
 	st.expect(t, map[string]float64{`heartbeat_snf_snapshots_total{result="counted"}`: 1, snfSuccess: 1})

@@ -49,11 +49,10 @@ type snfTest struct {
 func newSNFTest(t testing.TB, srcs ...config.SNFSource) *snfTest {
 	t.Helper()
 	root := t.TempDir()
-	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: srcs}, Paths: Paths{Root: root}})
+	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: srcs}, Paths: Paths{Root: root}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.(Closer).Close)
 	return &snfTest{root: root, c: c}
 }
 
