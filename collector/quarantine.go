@@ -21,7 +21,7 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/quarantine"
 )
 
-func init() { registerCollector("quarantine", true, newQuarantineCollector) }
+func init() { registerKeeping("quarantine", true, newQuarantineCollector) }
 
 func quarantineDesc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "quarantine", name), help,
@@ -62,6 +62,10 @@ type quarantineScanner struct {
 	zeros  []string          // categories reported even when empty (a preset's)
 	index  *quarantine.Index // what the scans know of its folders; the scan loop's
 
+	key    string             // what a reload compares: the same key keeps the scanner
+	cancel context.CancelFunc // nil until started
+	done   chan struct{}
+
 	mu        sync.Mutex
 	last      *quarantine.Result // nil before the first scan
 	absent    bool               // the last scan found no folder
@@ -73,63 +77,21 @@ type quarantineScanner struct {
 // quarantineCollector serves the scanners' last results.
 type quarantineCollector struct {
 	scanners []*quarantineScanner
-	keys     []string // in sharedScanners
-	once     sync.Once
+	prev     *quarantineCollector                      // until TakeOver
+	pending  map[*quarantineScanner]*quarantineScanner // new scanner -> the changed one it replaces
+
+	mu    sync.Mutex
+	owned map[*quarantineScanner]bool // the scanners Close stops: not those a successor took
 }
 
-// sharedScanners keeps the scanners running across reloads: the new
-// collector set is built before the old one is closed, so a quarantine
-// whose configuration did not change keeps its scanner, its last result
-// and its error count, instead of going back to pending and rescanning.
-var sharedScanners = struct {
-	mu      sync.Mutex
-	running map[string]*sharedScanner
-}{running: map[string]*sharedScanner{}}
-
-type sharedScanner struct {
-	s      *quarantineScanner
-	refs   int
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// acquireScanner returns the running scanner for key, or starts one.
-func acquireScanner(key string, s *quarantineScanner) *quarantineScanner {
-	sharedScanners.mu.Lock()
-	defer sharedScanners.mu.Unlock()
-	if sh := sharedScanners.running[key]; sh != nil {
-		sh.refs++
-		return sh.s
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	sh := &sharedScanner{s: s, refs: 1, cancel: cancel, done: make(chan struct{})}
-	sharedScanners.running[key] = sh
-	go func() {
-		defer close(sh.done)
-		s.loop(ctx)
-	}()
-	return s
-}
-
-// releaseScanner stops the scanner for key when no collector uses it.
-func releaseScanner(key string) {
-	sharedScanners.mu.Lock()
-	sh := sharedScanners.running[key]
-	sh.refs--
-	if sh.refs > 0 {
-		sharedScanners.mu.Unlock()
-		return
-	}
-	delete(sharedScanners.running, key)
-	sharedScanners.mu.Unlock()
-	sh.cancel()
-	<-sh.done
-}
-
-func newQuarantineCollector(d Deps) (Collector, error) {
+// newQuarantineCollector keeps the predecessor's scanner of a quarantine
+// whose configuration did not change (its last result and error count
+// go on, no going back to pending and rescanning); a changed one gets a
+// new scanner, started in TakeOver from the old one's error count.
+func newQuarantineCollector(d Deps, prev *quarantineCollector) (Collector, error) {
 	cfg := d.config()
 	root := d.rootfs()
-	c := &quarantineCollector{}
+	c := &quarantineCollector{prev: prev, pending: map[*quarantineScanner]*quarantineScanner{}}
 	for _, q := range cfg.Quarantine {
 		s := &quarantineScanner{
 			cfg:    q,
@@ -144,11 +106,94 @@ func newQuarantineCollector(d Deps) (Collector, error) {
 		case q.ClassifyRegexp() != nil:
 			s.opt.Classify = quarantine.Regexp(q.ClassifyRegexp())
 		}
-		key := fmt.Sprintf("%q %q %q %d %s", q.Name, s.dir, q.Classify, q.MaxCategories, q.Interval)
-		c.keys = append(c.keys, key)
-		c.scanners = append(c.scanners, acquireScanner(key, s))
+		s.key = fmt.Sprintf("%q %q %q %d %s", q.Name, s.dir, q.Classify, q.MaxCategories, q.Interval)
+		old, same := prev.scanner(q.Name)
+		switch {
+		case same(s.key):
+			s = old
+		case old != nil:
+			c.pending[s] = old
+		default:
+			c.own(s)
+			s.start()
+		}
+		c.scanners = append(c.scanners, s)
 	}
 	return c, nil
+}
+
+// scanner returns the collector's scanner of the named quarantine (nil
+// when none, or no collector) and a test of its key.
+func (c *quarantineCollector) scanner(name string) (*quarantineScanner, func(string) bool) {
+	if c != nil {
+		for _, s := range c.scanners {
+			if s.cfg.Name == name {
+				return s, func(key string) bool { return key == s.key }
+			}
+		}
+	}
+	return nil, func(string) bool { return false }
+}
+
+func (c *quarantineCollector) own(s *quarantineScanner) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.owned == nil {
+		c.owned = map[*quarantineScanner]bool{}
+	}
+	c.owned[s] = true
+}
+
+func (c *quarantineCollector) disown(s *quarantineScanner) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.owned, s)
+}
+
+// TakeOver re-owns the unchanged scanners and replaces the changed ones:
+// the old scanner stops (its last result stays served by the old set
+// until the swap) and the new one starts from its error count.
+func (c *quarantineCollector) TakeOver() {
+	prev := c.prev
+	c.prev = nil
+	if prev == nil {
+		return
+	}
+	for _, s := range c.scanners {
+		if old := c.pending[s]; old != nil {
+			prev.disown(old)
+			old.stop()
+			old.mu.Lock()
+			s.errsTotal = old.errsTotal
+			old.mu.Unlock()
+			c.own(s)
+			s.start()
+			continue
+		}
+		if old, same := prev.scanner(s.cfg.Name); old == s && same(s.key) {
+			prev.disown(s)
+			c.own(s)
+		}
+	}
+	c.pending = nil
+}
+
+// start runs the scan loop in the background.
+func (s *quarantineScanner) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.done = cancel, make(chan struct{})
+	go func() {
+		defer close(s.done)
+		s.loop(ctx)
+	}()
+}
+
+// stop ends the scan loop and waits for it.
+func (s *quarantineScanner) stop() {
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
 }
 
 // loop scans at once, then cfg.Interval after each scan ended, so a slow
@@ -205,13 +250,15 @@ func (s *quarantineScanner) scan(ctx context.Context) {
 	}
 }
 
-// Close stops the scans no other collector set uses, and waits for them.
+// Close stops the scans this collector still owns, and waits for them.
 func (c *quarantineCollector) Close() {
-	c.once.Do(func() {
-		for _, key := range c.keys {
-			releaseScanner(key)
-		}
-	})
+	c.mu.Lock()
+	owned := c.owned
+	c.owned = nil
+	c.mu.Unlock()
+	for s := range owned {
+		s.stop()
+	}
 }
 
 func (c *quarantineCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {

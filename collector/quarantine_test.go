@@ -35,11 +35,18 @@ func qtTree(t *testing.T, files map[string]int, mtime time.Time) string {
 
 func newQuarantineTest(t *testing.T, root, yaml string) *quarantineCollector {
 	t.Helper()
+	return reloadQuarantineTest(t, root, yaml, nil)
+}
+
+// reloadQuarantineTest builds the successor of prev (nil: a start); the
+// caller calls TakeOver and closes prev, as a reload does.
+func reloadQuarantineTest(t *testing.T, root, yaml string, prev *quarantineCollector) *quarantineCollector {
+	t.Helper()
 	cfg, err := config.Parse("test.yml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newQuarantineCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: Paths{Root: root}})
+	c, err := newQuarantineCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: Paths{Root: root}}, prev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,31 +168,61 @@ func TestQuarantineBrokenRoot(t *testing.T) {
 
 // A reload builds the new collector before closing the old one: a
 // quarantine whose configuration is the same keeps its scanner and last
-// result (no pending again); the last Close stops it.
+// result (no pending again); a changed one gets a new scanner that goes on
+// from the old error count; a refused reload stops nothing of the old.
 func TestQuarantineScannerSurvivesReload(t *testing.T) {
 	root := qtTree(t, map[string]int{"/q/virus-x": 3}, time.Now())
 	yaml := "quarantine:\n  - {name: q, path: /q, classify: amavis}\n"
 	first := newQuarantineTest(t, root, yaml)
 	waitScanned(t, first)
-	second := newQuarantineTest(t, root, yaml)
+
+	refused := reloadQuarantineTest(t, root, "quarantine:\n  - {name: q, path: /q, classify: amavis, interval: 2m}\n", first)
+	refused.Close() // another factory failed: no TakeOver
+	if first.scanners[0].cancel == nil || first.scanners[0].done == nil {
+		t.Fatal("the old scanner is gone")
+	}
+	select {
+	case <-first.scanners[0].done:
+		t.Fatal("a refused reload stopped the old scanner")
+	default:
+	}
+
+	second := reloadQuarantineTest(t, root, yaml, first)
 	if second.scanners[0] != first.scanners[0] {
 		t.Fatal("the same configuration got a new scanner")
 	}
+	second.TakeOver()
 	first.Close()
 	text, err := collectText(t, &adapter{c: second})
-	if err != nil || !strings.Contains(text, `heartbeat_quarantine_messages{category="virus",quarantine="q"} 1`) {
+	if !strings.Contains(text, `heartbeat_quarantine_messages{category="virus",quarantine="q"} 1`) {
 		t.Errorf("after the old set closed: %v\n%s", err, text)
 	}
-	other := newQuarantineTest(t, root, "quarantine:\n  - {name: q, path: /q, classify: amavis, interval: 1m}\n")
+	second.scanners[0].mu.Lock()
+	second.scanners[0].errsTotal = 7 // as if seven reads had failed
+	second.scanners[0].mu.Unlock()
+	other := reloadQuarantineTest(t, root, "quarantine:\n  - {name: q, path: /q, classify: amavis, interval: 1m}\n", second)
 	if other.scanners[0] == second.scanners[0] {
 		t.Error("a changed configuration shares the old scanner")
 	}
+	other.TakeOver()
 	second.Close()
+	select {
+	case <-second.scanners[0].done:
+	default:
+		t.Error("the replaced scanner still runs")
+	}
+	waitScanned(t, other)
+	other.scanners[0].mu.Lock()
+	errsAfter := other.scanners[0].errsTotal
+	other.scanners[0].mu.Unlock()
+	if errsAfter < 7 {
+		t.Errorf("scan errors %d after the changed reload, 7 before", errsAfter)
+	}
 	other.Close()
-	sharedScanners.mu.Lock()
-	defer sharedScanners.mu.Unlock()
-	if n := len(sharedScanners.running); n != 0 {
-		t.Errorf("%d scanners still running after every collector closed", n)
+	select {
+	case <-other.scanners[0].done:
+	default:
+		t.Error("the last scanner still runs after its collector closed")
 	}
 }
 
@@ -199,7 +236,7 @@ func TestQuarantineDemoGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := newQuarantineCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: p})
+	c, err := newQuarantineCollector(Deps{Logger: log.NewNopLogger(), Config: cfg, Paths: p}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
