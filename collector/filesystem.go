@@ -19,7 +19,7 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/statfs"
 )
 
-func init() { registerCollector("filesystem", true, newFilesystemCollector) }
+func init() { registerKeeping("filesystem", true, newFilesystemCollector) }
 
 var (
 	fsLabels = []string{"mountpoint", "device", "fstype"}
@@ -46,12 +46,12 @@ type filesystemCollector struct {
 	timeout time.Duration
 	proc    string
 	root    string
-	checker *statfs.Checker // statfs.Shared; tests use their own
+	checker *statfs.Checker // the predecessor's: it knows the mounts still hung
 	// mountTable re-reads the table each scrape, parsing it only when changed
 	mountTable mounts.Reader
 }
 
-func newFilesystemCollector(d Deps) (Collector, error) {
+func newFilesystemCollector(d Deps, prev *filesystemCollector) (Collector, error) {
 	cfg := d.config()
 	timeout := cfg.Filesystem.StatTimeout
 	if timeout <= 0 {
@@ -63,8 +63,17 @@ func newFilesystemCollector(d Deps) (Collector, error) {
 		timeout: timeout,
 		proc:    d.Paths.Proc,
 		root:    d.Paths.Root,
-		checker: statfs.Shared,
+		checker: keepChecker(prev),
 	}, nil
+}
+
+// keepChecker hands the predecessor's Checker on (a mount hung before the
+// reload is not probed again), or makes the first one.
+func keepChecker(prev *filesystemCollector) *statfs.Checker {
+	if prev != nil {
+		return prev.checker
+	}
+	return statfs.New()
 }
 
 // fsMount is one mount and the configured paths it holds.

@@ -68,12 +68,11 @@ func newFSTest(t *testing.T, p Paths, timeout time.Duration, paths ...string) *f
 		Logger: log.NewLogfmtLogger(log.NewSyncWriter(fsLockedWriter{s})),
 		Config: cfg,
 		Paths:  p,
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.c = c.(*filesystemCollector)
-	s.c.checker = statfs.New() // keep statfs.Shared out of the tests
 	return s
 }
 
@@ -332,15 +331,21 @@ heartbeat_filesystem_stuck{device="/dev/sdd1",fstype="ext4",mountpoint="/ro"} 0
 	}
 }
 
-// The production collector uses the process-wide Checker, which outlives
-// a reload.
-func TestFilesystemUsesSharedChecker(t *testing.T) {
-	c, err := newFilesystemCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{}})
+// A reload hands the Checker (and the mounts it knows hung) on.
+func TestFilesystemReloadKeepsChecker(t *testing.T) {
+	c, err := newFilesystemCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fc := c.(*filesystemCollector)
-	if fc.checker != statfs.Shared || fc.timeout != config.DefaultStatTimeout {
-		t.Errorf("checker shared: %v, timeout %v", fc.checker == statfs.Shared, fc.timeout)
+	if fc.checker == nil || fc.timeout != config.DefaultStatTimeout {
+		t.Fatalf("checker %v, timeout %v", fc.checker, fc.timeout)
+	}
+	next, err := newFilesystemCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{}}, fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.(*filesystemCollector).checker != fc.checker {
+		t.Error("the successor got a Checker of its own: a hung mount would be probed again")
 	}
 }

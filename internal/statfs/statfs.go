@@ -54,8 +54,9 @@ type Result struct {
 }
 
 // Checker runs probes and remembers the ones that hang. One Checker is
-// meant to outlive the callers that use it (see Shared), so that a mount
-// still hung when the configuration is reloaded stays known.
+// meant to outlive the callers that use it (a collector hands it to its
+// successor at a reload), so that a mount still hung when the
+// configuration is reloaded stays known and is not probed again.
 type Checker struct {
 	// Statfs and Lstat are the system calls a probe makes. Tests replace
 	// them, e.g. with a function that blocks, to act out a hung mount.
@@ -82,10 +83,6 @@ func New() *Checker {
 		stuck:   map[string]bool{},
 	}
 }
-
-// Shared is the process-wide Checker. It is a package variable so that it
-// survives the collectors, which a configuration reload rebuilds.
-var Shared = New()
 
 // Check probes the file system mounted at mountpoint: it calls Lstat on
 // each of paths (which should be on that file system) and, if one exists,
