@@ -87,7 +87,7 @@ func TestDisabledCollectorFlag(t *testing.T) {
 func TestReloadKeepsOldConfigOnError(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "heartbeat.yml")
 	writeFile(t, cfg, "node:\n  labels: {customer: acme}\n")
-	p := startExporter(t, demoTree+"/proc", demoTree+"/sys", demoTree+"/root", "--config.file="+cfg)
+	p := startExporter(t, demoTree+"/proc", demoTree+"/sys", demoTree+"/root", "--config.file="+cfg, "--web.enable-lifecycle")
 	mustContain(t, p.metrics(t), `customer="acme"`, "heartbeat_exporter_config_last_reload_successful 1")
 
 	writeFile(t, cfg, "node:\n  labels: {customer: globex}\n  lables: {}\n")

@@ -37,7 +37,7 @@ func TestSNFCountsOnceAcrossReloadAndRestart(t *testing.T) {
 	}
 	messages := func(p *process) int { return p.sample(t, `heartbeat_snf_events_total{event="messages",node="n1"}`) }
 	start := func() *process {
-		return startExporter(t, demoTree+"/proc", demoTree+"/sys", root, "--config.file="+cfg, "--state.dir="+state)
+		return startExporter(t, demoTree+"/proc", demoTree+"/sys", root, "--config.file="+cfg, "--state.dir="+state, "--web.enable-lifecycle")
 	}
 
 	config(0)

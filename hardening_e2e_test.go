@@ -140,7 +140,7 @@ func TestScrapesReloadsAndPushesAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	mux, err := newMux(e, &flags{telemetryPath: "/metrics"})
+	mux, err := newMux(e, &flags{telemetryPath: "/metrics", webOpts: webOptions{enableLifecycle: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

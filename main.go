@@ -47,6 +47,7 @@ type flags struct {
 	logLevel               string
 	logFormat              string
 	push                   pushOptions
+	webOpts                webOptions
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -63,6 +64,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("path.rootfs", "Root of the host's file system (e.g. /host in a container).").Default("/").StringVar(&f.paths.Root)
 	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
+	addWebFlags(app, &f.webOpts)
 	addPushFlags(app, &f.push)
 	collector.AddFlags(app)
 	app.Version(version.Print(exporterName))
@@ -112,7 +114,6 @@ func run(args []string) int {
 		_ = level.Error(logger).Log("msg", "cannot build landing page", "err", err)
 		return 1
 	}
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go reloadOnHangup(ctx, exp, logger)
@@ -122,8 +123,11 @@ func run(args []string) int {
 		return 1
 	}
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- web.ListenAndServe(server, f.web, slogger) }()
+	servers, serveErr, err := serveWeb(f.web, f.webOpts, mux, slogger)
+	if err != nil {
+		_ = level.Error(logger).Log("msg", "cannot listen", "err", err)
+		return 1
+	}
 	select {
 	case err := <-serveErr:
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -134,7 +138,7 @@ func run(args []string) int {
 		_ = level.Info(logger).Log("msg", "shutting down")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = server.Shutdown(shutdownCtx)
+		servers.Shutdown(shutdownCtx)
 		pushDone()
 	}
 	return 0
@@ -165,7 +169,9 @@ func startPush(ctx context.Context, opts pushOptions, exp *exporter, m *pushMetr
 func newMux(exp *exporter, f *flags) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	mux.Handle(f.telemetryPath, exp)
-	mux.HandleFunc("/-/reload", exp.reloadHandler)
+	if f.webOpts.enableLifecycle {
+		mux.HandleFunc("/-/reload", exp.reloadHandler)
+	}
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy") })
 	if f.telemetryPath == "/" {
 		return mux, nil

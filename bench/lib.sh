@@ -19,13 +19,3 @@ hyperfine_median() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .
 
 # free_port: a TCP port nothing listens on (from the kernel's ephemeral range)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# result_max WORK OURS LIMIT UNIT: a line of the table for an absolute
-# target (no peer): met when ours <= limit.
-result_max() {
-  local line
-  line=$(awk -v w="$1" -v o="$2" -v l="$3" -v u="$4" 'BEGIN {
-    printf "%s|%.3g %s|-|-|<= %s %s|%s\n", w, o, u, l, u, (o <= l) ? "met" : "NOT met" }')
-  echo "RESULT|$line"
-  if [ -n "${BENCH_RESULTS:-}" ]; then echo "$line" >>"$BENCH_RESULTS"; fi
-}

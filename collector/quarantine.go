@@ -47,11 +47,6 @@ func quarantineWorkers() int {
 	return min(16, max(1, runtime.GOMAXPROCS(0)-1))
 }
 
-// quarantineFullEvery is how often a scan reads every folder, not only
-// those that changed: the safety net for a message rewritten in place,
-// which changes no folder.
-const quarantineFullEvery = time.Hour
-
 // quarantineScanner rescans one quarantine folder in the background; a
 // scrape only reads its last result.
 type quarantineScanner struct {
@@ -59,8 +54,7 @@ type quarantineScanner struct {
 	dir    string // where this process reads it (rootfs applied)
 	opt    quarantine.Options
 	logger log.Logger
-	zeros  []string          // categories reported even when empty (a preset's)
-	index  *quarantine.Index // what the scans know of its folders; the scan loop's
+	zeros  []string // categories reported even when empty (a preset's)
 
 	key    string             // what a reload compares: the same key keeps the scanner
 	cancel context.CancelFunc // nil until started
@@ -212,10 +206,7 @@ func (s *quarantineScanner) loop(ctx context.Context) {
 }
 
 func (s *quarantineScanner) scan(ctx context.Context) {
-	if s.index == nil {
-		s.index = &quarantine.Index{FullEvery: quarantineFullEvery}
-	}
-	res, err := s.index.Scan(ctx, s.dir, s.opt)
+	res, err := quarantine.Scan(ctx, s.dir, s.opt)
 	if ctx.Err() != nil {
 		return // closed mid-scan: keep the last complete result
 	}
