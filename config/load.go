@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 // FieldError is one problem with one field of the configuration.
@@ -24,6 +25,7 @@ type FieldError struct {
 type Error struct {
 	File     string
 	Problems []Problem
+	More     int // problems found beyond MaxProblems, not listed
 }
 
 // Problem is a FieldError placed in the file.
@@ -47,20 +49,42 @@ func (p Problem) format(file string) string {
 }
 
 func (e *Error) Error() string {
-	lines := make([]string, len(e.Problems))
+	lines := make([]string, len(e.Problems), len(e.Problems)+1)
 	for i, p := range e.Problems {
 		lines[i] = p.format(e.File)
+	}
+	if e.More > 0 {
+		lines = append(lines, fmt.Sprintf("%s: ... and %d more problems", e.File, e.More))
 	}
 	return strings.Join(lines, "\n")
 }
 
+// Limits on what a configuration file may cost to read. Without them
+// --config.file=/dev/zero read 3.6 GB in 4 s, and 200,000 unknown keys in
+// one mapping took 295 s (yaml.v3 compares every key of a mapping with
+// every other).
+const (
+	// MaxFileBytes bounds the file read; the embedded default is 6 KiB and
+	// a config with a thousand log rules is far below it.
+	MaxFileBytes = 4 << 20
+	// MaxMappingKeys bounds the keys of one YAML mapping (a section, a
+	// rule, node.labels, a label_from map): the decoder's duplicate check
+	// then costs at most MaxMappingKeys comparisons per key of the file.
+	MaxMappingKeys = 1000
+	// MaxProblems bounds the problems reported for one file; the rest are
+	// counted.
+	MaxProblems = 20
+)
+
 // Load reads, parses and validates the file at path. An empty path loads
-// the embedded default.
+// the embedded default. The file must be a regular file (opened without
+// blocking: a FIFO or /dev/zero is refused at once) of at most
+// MaxFileBytes.
 func Load(path string) (*Config, error) {
 	if path == "" {
 		return Parse(DefaultName, DefaultYAML)
 	}
-	data, err := os.ReadFile(path)
+	data, err := fileid.ReadRegular(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
@@ -75,13 +99,16 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, &Error{File: name, Problems: []Problem{syntaxProblem(err)}}
 	}
+	if problems := checkMappings(&doc); len(problems) > 0 {
+		return nil, newError(name, problems)
+	}
 	idx := indexNode(&doc)
 
 	cfg := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &Error{File: name, Problems: decodeProblems(err, idx)}
+		return nil, newError(name, decodeProblems(err, idx))
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -89,13 +116,70 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	cfg.applyDefaults()
 	if ferrs := cfg.validate(); len(ferrs) > 0 {
-		e := &Error{File: name}
-		for _, fe := range ferrs {
-			e.Problems = append(e.Problems, Problem{Line: idx.lineOf(fe.Path), Path: fe.Path, Msg: fe.Msg})
+		problems := make([]Problem, 0, min(len(ferrs), MaxProblems))
+		for _, fe := range ferrs[:min(len(ferrs), MaxProblems)] {
+			problems = append(problems, Problem{Line: idx.lineOf(fe.Path), Path: fe.Path, Msg: fe.Msg})
 		}
+		e := newError(name, problems)
+		e.More += len(ferrs) - len(problems)
 		return nil, e
 	}
 	return cfg, nil
+}
+
+// newError keeps the first MaxProblems problems and counts the rest.
+func newError(file string, problems []Problem) *Error {
+	e := &Error{File: file, Problems: problems}
+	if len(problems) > MaxProblems {
+		e.Problems, e.More = problems[:MaxProblems], len(problems)-MaxProblems
+	}
+	return e
+}
+
+// checkMappings walks the document once: a mapping with more than
+// MaxMappingKeys keys, or a key twice, is a problem found here in linear
+// time, before the decoder's own quadratic duplicate check runs. It stops
+// at MaxProblems+1 problems.
+func checkMappings(doc *yaml.Node) []Problem {
+	var problems []Problem
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		if len(problems) > MaxProblems {
+			return
+		}
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, fmt.Sprintf("%s[%d]", path, i))
+			}
+		case yaml.MappingNode:
+			if keys := len(n.Content) / 2; keys > MaxMappingKeys {
+				problems = append(problems, Problem{Line: n.Line, Path: path,
+					Msg: fmt.Sprintf("%d keys in one mapping; at most %d are allowed", keys, MaxMappingKeys)})
+				return
+			}
+			seen := make(map[string]int, len(n.Content)/2)
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				key := n.Content[i]
+				child := key.Value
+				if path != "" {
+					child = path + "." + key.Value
+				}
+				if first, dup := seen[key.Value]; dup && key.Kind == yaml.ScalarNode {
+					problems = append(problems, Problem{Line: key.Line, Path: child,
+						Msg: fmt.Sprintf("defined twice (first on line %d)", first)})
+				}
+				seen[key.Value] = key.Line
+				walk(n.Content[i+1], child)
+			}
+		}
+	}
+	walk(doc, "")
+	return problems
 }
 
 var (
