@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/smtp"
@@ -24,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
 
 // pendingFix names issue 13's items whose fix is not on main yet: their
@@ -481,7 +482,7 @@ func (s *stack) expectQuarantine(exp *process, started time.Time) {
 func (s *stack) expectVersions(exp *process) {
 	s.t.Helper()
 	m := exp.metrics(s.t)
-	version := strings.TrimSpace(askClamdSocket(s.t, "VERSION"))
+	version := strings.TrimSpace(testenv.AskClamd(s.t, clamdSocket, "VERSION"))
 	parts := strings.SplitN(strings.TrimPrefix(version, "ClamAV "), "/", 3)
 	if len(parts) != 3 {
 		s.t.Fatalf("clamd VERSION: %q", version)
@@ -514,23 +515,6 @@ func (s *stack) expectVersions(exp *process) {
 	if !strings.Contains(spamInfo, `"`+upstream+`"`) {
 		s.expect(7, []string{fmt.Sprintf("heartbeat_module_info{module=\"spam\"} with version %s: served %q", upstream, spamInfo)}, "SpamAssassin's version")
 	}
-}
-
-func askClamdSocket(t *testing.T, cmd string) string {
-	c, err := net.Dial("unix", clamdSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, "n"+cmd+"\n"); err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // base64Lines encodes data in 76-column lines, as MIME wants.

@@ -99,27 +99,6 @@ func startClamd(t *testing.T, dir, db, tz string) (socket, tcpAddr string, stop 
 	}
 }
 
-// askClamd sends one newline-terminated command on a fresh connection and
-// returns the whole reply: the test's own view of clamd, independent of
-// internal/clamd.
-func askClamd(t *testing.T, socket, cmd string) string {
-	t.Helper()
-	c, err := net.Dial("unix", socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, "n"+cmd+"\n"); err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 // series returns the value of one series in an exposition, or "".
 func series(text, name string) string {
 	for _, line := range strings.Split(text, "\n") {
@@ -167,7 +146,7 @@ func TestModulesRealClamd(t *testing.T) {
 	}
 
 	// VERSION: "ClamAV <engine>/<daily version>/<ctime>".
-	version := strings.TrimSpace(askClamd(t, socket, "VERSION"))
+	version := strings.TrimSpace(testenv.AskClamd(t, socket, "VERSION"))
 	parts := strings.SplitN(strings.TrimPrefix(version, "ClamAV "), "/", 3)
 	if len(parts) != 3 {
 		t.Fatalf("clamd VERSION: %q", version)
@@ -191,7 +170,7 @@ func TestModulesRealClamd(t *testing.T) {
 	}
 
 	// STATS: threads, queue and pool memory as clamd lists them.
-	stats := askClamd(t, socket, "STATS")
+	stats := testenv.AskClamd(t, socket, "STATS")
 	threads := regexp.MustCompile(`THREADS: live (\d+) +idle (\d+) max (\d+)`).FindStringSubmatch(stats)
 	queue := regexp.MustCompile(`QUEUE: (\d+) items`).FindStringSubmatch(stats)
 	pools := regexp.MustCompile(`pools_total ([0-9.]+)M`).FindStringSubmatch(stats)
