@@ -93,3 +93,24 @@ func TestParseManyKeysLinear(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A log rule's regex too big to match at a useful speed, and a rule whose
+// allow-lists multiply past max_series, are refused at config check.
+func TestParseRefusesCostlyRules(t *testing.T) {
+	words := make([]string, 5000)
+	for i := range words {
+		words[i] = fmt.Sprintf("w%dx", i)
+	}
+	yml := "logs:\n  - path: /var/log/mail.log\n    rules:\n      - name: big\n        regex: '(" + strings.Join(words, "|") + ")'\n" +
+		"      - name: wide\n        regex: '(\\d) (\\d)'\n        max_series: 10\n        label_from:\n" +
+		"          - {label: a, group: '1', values: ['1', '2', '3']}\n          - {label: b, group: '2', values: ['1', '2', '3']}\n"
+	_, err := Parse("costly.yml", []byte(yml))
+	for _, want := range []string{
+		"costly.yml:5: logs[0].rules[0].regex: rule \"big\": the regex compiles to",
+		"logs[0].rules[1].regex: rule \"wide\": its labels' allowed values make more than 10 series",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

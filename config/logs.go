@@ -79,6 +79,9 @@ type LogRule struct {
 	Counter   string            `yaml:"counter"`
 	Labels    map[string]string `yaml:"labels"`
 	LabelFrom []LogLabelFrom    `yaml:"label_from"`
+	// MaxSeries caps the combinations of the label_from values (default
+	// logrules.DefaultMaxSeries); beyond, every captured label is "other".
+	MaxSeries int `yaml:"max_series"`
 }
 
 // LogLabelFrom turns a capture group into a label with bounded values.
@@ -101,6 +104,9 @@ const (
 	// log, and a daemon never signalled as long as it logs every 5 minutes.
 	DefaultLogRotateGrace = 5 * time.Minute
 )
+
+// maxRuleSeries is the highest max_series a rule may set.
+const maxRuleSeries = 100000
 
 // logsOwnCounters are served by the logs collector itself: no rule may feed them.
 var logsOwnCounters = map[string]bool{
@@ -185,6 +191,7 @@ func (l LogConfig) RuleSet() ([]logrules.Rule, error) {
 			rule.LabelFrom = append(rule.LabelFrom, logrules.LabelFrom{
 				Label: lf.Label, Group: lf.Group, Values: lf.Values, Map: lf.Map, MaxValues: lf.MaxValues})
 		}
+		rule.MaxSeries = r.MaxSeries
 		rules = append(rules, rule)
 	}
 	return rules, nil
@@ -296,9 +303,13 @@ func validateLogRules(at string, rules []LogRule) []FieldError {
 				add(rp+".labels", "%q is not a label name a rule may set", name)
 			}
 		}
-		rule := logrules.Rule{Name: r.Name, Regex: r.Regex, Counter: "x_total"}
+		rule := logrules.Rule{Name: r.Name, Regex: r.Regex, Counter: "x_total", MaxSeries: r.MaxSeries}
+		if r.MaxSeries < 0 || r.MaxSeries > maxRuleSeries {
+			add(rp+".max_series", "must be between 0 (default %d) and %d", logrules.DefaultMaxSeries, maxRuleSeries)
+		}
 		for _, lf := range r.LabelFrom {
-			rule.LabelFrom = append(rule.LabelFrom, logrules.LabelFrom{Label: lf.Label, Group: lf.Group, MaxValues: lf.MaxValues})
+			rule.LabelFrom = append(rule.LabelFrom, logrules.LabelFrom{Label: lf.Label, Group: lf.Group,
+				Values: lf.Values, Map: lf.Map, MaxValues: lf.MaxValues})
 			if lf.MaxValues < 0 || lf.MaxValues > 1000 {
 				add(rp+".label_from", "max_values must be between 0 and 1000")
 			}
