@@ -23,9 +23,9 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/clamd"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/cvd"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/dpkg"
-	"github.com/heartbeat-exporter/heartbeat_exporter/internal/freshclam"
-
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/freshclam"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/spamassassin"
 )
 
 func init() { registerCollector("modules", true, newModulesCollector) }
@@ -114,6 +114,8 @@ func (c *modulesCollector) Update(ctx context.Context, ch chan<- prometheus.Metr
 		switch m.Kind {
 		case config.ModuleClamAV:
 			err = c.clamav(ctx, m, out)
+		case config.ModuleSpamAssassin:
+			err = c.spamassassin(m, out)
 		case config.ModuleFile:
 			err = c.file(m, out)
 		case config.ModuleDpkg:
@@ -282,6 +284,86 @@ func (c *modulesCollector) clamd(ctx context.Context, m moduleSpec, out moduleSi
 	return nil
 }
 
+// spamassassin reports the installed engine's version, and the version
+// and age of the rules it runs: sa-update's channel for this engine
+// version when there is one (database="updates_spamassassin_org"), else
+// the rules the package shipped (database="shipped", their newest file's
+// modification time: an offline gateway, or one before its first
+// sa-update, still says how old its rules are). An absent engine file is
+// quiet: SpamAssassin is not installed here.
+func (c *modulesCollector) spamassassin(m moduleSpec, out moduleSink) error {
+	path := c.onRoot(m.EngineFile)
+	v, _, err := c.cache.load(path, path, func() (any, error) {
+		src, err := readHead(path, spamassassin.MaxModuleBytes)
+		if err != nil {
+			return nil, err
+		}
+		v, err := spamassassin.EngineVersion(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return v, nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	engine := v.(spamassassin.Version)
+	out.gauge(moduleInfoDesc, 1, m.Name, "spamassassin", "engine", engine.Dotted)
+	channel := filepath.Join(m.UpdatesDir, engine.Raw, "updates_spamassassin_org")
+	version, err := c.channelVersion(c.onRoot(channel + ".cf"))
+	var updated time.Time
+	switch {
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return err
+	case err == nil:
+		out.gauge(moduleInfoDesc, 1, m.Name, "spamassassin", "updates_spamassassin_org", version)
+		updated, err = c.newestMtime(channel)
+	default:
+		out.gauge(moduleInfoDesc, 1, m.Name, "spamassassin", "shipped", engine.Dotted)
+		updated, err = c.newestMtime(filepath.Join(m.RulesDir, "*.cf"))
+	}
+	out.timestamp(moduleLastUpdateDesc, updated, m.Name)
+	return err
+}
+
+// channelVersion reads the "# UPDATE version" line of an sa-update
+// channel file.
+func (c *modulesCollector) channelVersion(path string) (string, error) {
+	v, _, err := c.cache.load(path, path, func() (any, error) {
+		cf, err := readHead(path, maxVersionFile)
+		if err != nil {
+			return nil, err
+		}
+		version, ok := spamassassin.ChannelVersion(cf)
+		if !ok || !utf8.ValidString(version) {
+			return nil, fmt.Errorf("%s: no \"# UPDATE version\" line in its first %d bytes", path, maxVersionFile)
+		}
+		return version, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// readHead reads at most limit bytes from the start of the regular file
+// at path.
+func readHead(path string, limit int64) ([]byte, error) {
+	f, _, err := fileid.OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, nil
+}
+
 // withPath names the file in err unless it already does (fs.PathError).
 func withPath(path string, err error) error {
 	var pe *fs.PathError
@@ -422,14 +504,9 @@ func (c *modulesCollector) versionFile(m moduleSpec) (versionFacts, error) {
 }
 
 func readVersionFile(path string, m moduleSpec) (versionFacts, error) {
-	f, _, err := fileid.OpenRegular(path)
+	data, err := readHead(path, maxVersionFile)
 	if err != nil {
 		return versionFacts{}, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxVersionFile))
-	if err != nil {
-		return versionFacts{}, fmt.Errorf("%s: %w", path, err)
 	}
 	var facts versionFacts
 	if m.versionRE != nil {

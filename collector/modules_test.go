@@ -75,6 +75,8 @@ func modScrape(t testing.TB, c Collector) string {
 	return tfDurationLine.ReplaceAllString(text, "$1 0")
 }
 
+const saYAML = "modules:\n  - name: spam\n    kind: spamassassin\n"
+
 const clamavYAML = `modules:
   - name: virus
     kind: clamav
@@ -120,6 +122,27 @@ func TestModulesGolden(t *testing.T) {
 				"var/lib/spamassassin/4.000001/updates_spamassassin_org.cf":                  modT0.Add(2 * time.Hour),
 				"var/lib/spamassassin/4.000001/updates_spamassassin_org/10_default_prefs.cf": modT0.Add(time.Hour),
 			}},
+		// kind spamassassin: the engine's version from SpamAssassin.pm,
+		// the rules from sa-update's channel of that very version (the
+		// newer 3.004006 folder left by an old engine is not read).
+		{name: "sa_channel", fixture: "spamassassin", yaml: saYAML,
+			mtimes: map[string]time.Time{
+				"var/lib/spamassassin/3.004006/updates_spamassassin_org.cf":                  modT0.Add(48 * time.Hour),
+				"var/lib/spamassassin/3.004006/updates_spamassassin_org/10_default_prefs.cf": modT0.Add(48 * time.Hour),
+				"var/lib/spamassassin/4.000001/updates_spamassassin_org/72_active.cf":        modT0.Add(2 * time.Hour),
+			}},
+		// No sa-update channel for this engine (offline, or before the
+		// first sa-update): the shipped rules, aged by their newest file.
+		{name: "sa_shipped", fixture: "spamassassin", yaml: saYAML,
+			mtimes: map[string]time.Time{"usr/share/spamassassin/72_active.cf": modT0.Add(-400 * 24 * time.Hour),
+				"usr/share/spamassassin/10_default_prefs.cf": modT0.Add(-401 * 24 * time.Hour)},
+			setup: func(t *testing.T, root string) {
+				if err := os.RemoveAll(filepath.Join(root, "var/lib/spamassassin/4.000001")); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		// A module declaring no version: an error naming the file.
+		{name: "sa_broken", fixture: "broken", yaml: saYAML},
 		// A vendor's version file with the definitions date in it, in
 		// the vendor's time zone.
 		{name: "file_date", fixture: "vendor", yaml: "modules:\n  - name: av\n    kind: file\n" +

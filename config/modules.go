@@ -15,7 +15,7 @@ import (
 // update times are reported with module=<Name>.
 type ModuleConfig struct {
 	Name string `yaml:"name"`
-	Kind string `yaml:"kind"` // clamav, file or dpkg
+	Kind string `yaml:"kind"` // clamav, spamassassin, file or dpkg
 
 	// kind clamav: the folder of .cvd/.cld/.cud databases; optionally
 	// clamd's socket (unix:///path or tcp://host:port) and freshclam's log.
@@ -37,6 +37,15 @@ type ModuleConfig struct {
 	DateLayout   string `yaml:"date_layout"`
 	DateTimezone string `yaml:"date_timezone"`
 
+	// kind spamassassin: the engine's version from EngineFile
+	// (Mail/SpamAssassin.pm); the rules' version and update time from
+	// sa-update's channel for that version under UpdatesDir when there is
+	// one, else the rules the package shipped in RulesDir (their newest
+	// modification time: the ruleset's age).
+	EngineFile string `yaml:"engine_file"`
+	RulesDir   string `yaml:"rules_dir"`
+	UpdatesDir string `yaml:"updates_dir"`
+
 	// kind dpkg: Debian packages whose version and install time are
 	// reported.
 	Packages []string `yaml:"packages"`
@@ -44,9 +53,18 @@ type ModuleConfig struct {
 
 // Module kinds.
 const (
-	ModuleClamAV = "clamav"
-	ModuleFile   = "file"
-	ModuleDpkg   = "dpkg"
+	ModuleClamAV       = "clamav"
+	ModuleSpamAssassin = "spamassassin"
+	ModuleFile         = "file"
+	ModuleDpkg         = "dpkg"
+)
+
+// Where Debian's spamassassin package puts the engine, its shipped rules
+// and sa-update's channels (DEF_RULES_DIR, LOCAL_STATE_DIR).
+const (
+	DefaultSAEngineFile = "/usr/share/perl5/Mail/SpamAssassin.pm"
+	DefaultSARulesDir   = "/usr/share/spamassassin"
+	DefaultSAUpdatesDir = "/var/lib/spamassassin"
 )
 
 // DefaultClamdTimeout bounds a question to clamd when clamd_timeout is
@@ -60,9 +78,23 @@ var (
 
 func (c *Config) applyModuleDefaults() {
 	for i := range c.Modules {
-		if c.Modules[i].Kind == ModuleClamAV && c.Modules[i].ClamdTimeout == 0 {
-			c.Modules[i].ClamdTimeout = DefaultClamdTimeout
+		m := &c.Modules[i]
+		switch m.Kind {
+		case ModuleClamAV:
+			if m.ClamdTimeout == 0 {
+				m.ClamdTimeout = DefaultClamdTimeout
+			}
+		case ModuleSpamAssassin:
+			setDefault(&m.EngineFile, DefaultSAEngineFile)
+			setDefault(&m.RulesDir, DefaultSARulesDir)
+			setDefault(&m.UpdatesDir, DefaultSAUpdatesDir)
 		}
+	}
+}
+
+func setDefault(field *string, value string) {
+	if *field == "" {
+		*field = value
 	}
 }
 
@@ -91,12 +123,18 @@ func validateModules(mods []ModuleConfig) []FieldError {
 		switch m.Kind {
 		case ModuleClamAV:
 			m.validateClamAV(at)
+		case ModuleSpamAssassin:
+			for _, f := range [][2]string{{"engine_file", m.EngineFile}, {"rules_dir", m.RulesDir}, {"updates_dir", m.UpdatesDir}} {
+				if msg := checkAbsPath(f[1]); msg != "" {
+					at(f[0], "%s", msg)
+				}
+			}
 		case ModuleFile:
 			m.validateFile(at)
 		case ModuleDpkg:
 			m.validateDpkg(at)
 		default:
-			at("kind", "%q is not a module kind: want clamav, file or dpkg", m.Kind)
+			at("kind", "%q is not a module kind: want clamav, spamassassin, file or dpkg", m.Kind)
 		}
 	}
 	return errs
@@ -114,13 +152,14 @@ func (m ModuleConfig) foreignFields() []string {
 		ModuleClamAV: {{"database_dir", m.DatabaseDir != ""}, {"clamd", m.Clamd != ""}, {"clamd_timeout", m.ClamdTimeout != 0}, {"freshclam_log", m.FreshclamLog != ""}},
 		ModuleFile: {{"version_file", m.VersionFile != ""}, {"version_regex", m.VersionRegex != ""}, {"updated_path", m.UpdatedPath != ""},
 			{"date_regex", m.DateRegex != ""}, {"date_layout", m.DateLayout != ""}, {"date_timezone", m.DateTimezone != ""}},
-		ModuleDpkg: {{"packages", len(m.Packages) > 0}},
+		ModuleSpamAssassin: {{"engine_file", m.EngineFile != ""}, {"rules_dir", m.RulesDir != ""}, {"updates_dir", m.UpdatesDir != ""}},
+		ModuleDpkg:         {{"packages", len(m.Packages) > 0}},
 	}
 	if _, known := byKind[m.Kind]; !known {
 		return nil
 	}
 	var out []string
-	for _, kind := range []string{ModuleClamAV, ModuleFile, ModuleDpkg} {
+	for _, kind := range []string{ModuleClamAV, ModuleSpamAssassin, ModuleFile, ModuleDpkg} {
 		for _, f := range byKind[kind] {
 			if kind != m.Kind && f.set {
 				out = append(out, f.name)
@@ -230,7 +269,7 @@ func checkCaptureRegex(at fieldAdder, field, expr string) {
 func (c *Config) moduleDirs() []string {
 	var dirs []string
 	for _, m := range c.Modules {
-		for _, p := range []string{m.DatabaseDir, m.UpdatedPath} {
+		for _, p := range []string{m.DatabaseDir, m.UpdatedPath, m.UpdatesDir} {
 			if p != "" && !strings.ContainsAny(p, "*?[") {
 				dirs = append(dirs, p)
 			}
