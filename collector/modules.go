@@ -183,7 +183,7 @@ func (c *modulesCollector) clamav(ctx context.Context, m moduleSpec, out moduleS
 // dir. Where freshclam left both a .cvd and a .cld of one database, the
 // higher version is the one clamd loads, and the one reported.
 func (c *modulesCollector) clamavDatabases(dir string) ([]clamavDB, error) {
-	entries, err := os.ReadDir(dir)
+	entries, err := fileid.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -578,7 +578,7 @@ func (c *modulesCollector) newestMtime(pattern string) (time.Time, error) {
 		if !fi.IsDir() {
 			continue
 		}
-		entries, err := os.ReadDir(p)
+		entries, err := fileid.ReadDir(p)
 		if err != nil {
 			return time.Time{}, err
 		}

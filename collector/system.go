@@ -22,6 +22,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/hostinfo"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 func init() { registerCollector("system", true, newSystemCollector) }
@@ -305,7 +307,7 @@ func (c *systemCollector) root(p string) string { return filepath.Join(c.paths.R
 // readOK reads an optional file (at most 1 MiB). Absent is quiet; any other
 // failure (EACCES for an unprivileged exporter, say) is logged at debug.
 func (c *systemCollector) readOK(path string) (string, bool) {
-	f, err := os.Open(path)
+	f, _, err := fileid.OpenRegular(path) // /etc files under --path.rootfs are outside files
 	var b []byte
 	if err == nil {
 		b, err = io.ReadAll(io.LimitReader(f, 1<<20))

@@ -16,6 +16,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -65,6 +67,20 @@ func OpenRegular(path string) (*os.File, fs.FileInfo, error) {
 // where a link can only have been planted.
 func OpenRegularNoFollow(path string) (*os.File, fs.FileInfo, error) {
 	return openRegular(path, true)
+}
+
+// ReadDir lists a folder like os.ReadDir (sorted by name), but opens it
+// in a way that cannot block: a FIFO configured as a folder is refused at
+// once instead of waiting for a writer.
+func ReadDir(path string) ([]fs.DirEntry, error) {
+	f, err := OpenDir(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	entries, err := f.ReadDir(-1)
+	slices.SortFunc(entries, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return entries, err
 }
 
 // ReadRegular reads a whole regular file of at most limit bytes (limit <= 0:

@@ -3,6 +3,7 @@
 package fileid
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 )
@@ -31,4 +32,12 @@ func openRegular(path string, noFollow bool) (*os.File, fs.FileInfo, error) {
 		return nil, nil, notRegular(path, fi.Mode())
 	}
 	return f, fi, nil
+}
+
+// OpenDir opens a folder for listing, refusing anything else.
+func OpenDir(path string) (*os.File, error) {
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: errors.New("not a folder")}
+	}
+	return os.Open(path)
 }

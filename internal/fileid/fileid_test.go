@@ -121,3 +121,23 @@ func TestIdentityChangesWithReplacement(t *testing.T) {
 		t.Error("a file renamed into place kept the identity")
 	}
 }
+
+// A FIFO where a folder is expected is refused at once.
+func TestReadDirRefusesAFIFO(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "d")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := openWithin(t, func() error { _, err := ReadDir(fifo); return err })
+	if !errors.Is(err, unix.ENOTDIR) {
+		t.Errorf("ReadDir(FIFO) = %v, want ENOTDIR", err)
+	}
+	entries, err := ReadDir(dir)
+	if err != nil || len(entries) != 2 || entries[0].Name() != "b" || entries[1].Name() != "d" {
+		t.Errorf("ReadDir = %v, %v", entries, err)
+	}
+}

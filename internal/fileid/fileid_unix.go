@@ -49,7 +49,7 @@ func openRegular(path string, noFollow bool) (*os.File, fs.FileInfo, error) {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return nil, nil, notRegular(path, modeType(st.Mode))
+		return nil, nil, notRegular(path, modeType(uint32(st.Mode))) //nolint:unconvert // uint16 on darwin
 	}
 	if err := unix.SetNonblock(fd, false); err != nil {
 		unix.Close(fd)
@@ -81,4 +81,21 @@ func modeType(m uint32) fs.FileMode {
 		return fs.ModeSymlink
 	}
 	return fs.ModeIrregular
+}
+
+// OpenDir opens a folder for listing. O_DIRECTORY makes the open fail
+// with ENOTDIR on anything else before it could block (a FIFO).
+func OpenDir(path string) (*os.File, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }

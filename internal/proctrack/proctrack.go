@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/prometheus/procfs"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 // userHZ is the kernel's clock tick for /proc/PID/stat times; 100 on
@@ -168,10 +170,13 @@ func JoinCmdline(raw []byte) string {
 	return string(bytes.ReplaceAll(raw, []byte{0}, []byte{' '}))
 }
 
+// maxPidfile bounds a pidfile's read: it holds one number.
+const maxPidfile = 4096
+
 // ReadPidfile returns the PID written in a pidfile; 0 with a nil error
 // when the file does not exist (the daemon is not running).
 func ReadPidfile(path string) (int, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := fileid.ReadRegular(path, maxPidfile) // a FIFO there must not hang the poll
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}

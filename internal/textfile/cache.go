@@ -375,7 +375,7 @@ func (e *entry) fail(err error) bool {
 
 // promFiles lists the *.prom names in a folder, sorted.
 func promFiles(dir string) ([]string, error) {
-	f, err := os.Open(dir)
+	f, err := fileid.OpenDir(dir) // a FIFO in the folder's place must not block
 	if err != nil {
 		return nil, err
 	}
