@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
@@ -18,6 +21,7 @@ import (
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/corename"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 func init() { registerCollector("corefiles", true, newCorefilesCollector) }
@@ -34,19 +38,48 @@ var (
 		[]string{"dir"}, nil)
 )
 
-// corefilesCollector lists core folders at each scrape: they hold a
-// handful of files, unlike a quarantine.
+// corefilesCollector lists core folders. A folder usually holds a handful
+// of files, but a crash loop can leave 100,000: a listing is kept while
+// the folder's identity and modification time stay the same (a file added,
+// removed or renamed changes them), and redone at most coreRelistAfter
+// later (a core still being written grows without touching its folder).
 type corefilesCollector struct {
 	logger      log.Logger
 	root        string
 	corePattern string // file the core_pattern is read from; "" when off
 	dirs        []string
 	maxExes     int
+
+	// mu makes concurrent scrapes wait for one listing instead of each
+	// listing the folder (20 scrapes at once took 604 MB).
+	mu       sync.Mutex
+	listings map[coreListingKey]*coreListing
+	listed   int // folders listed so far (tests)
+}
+
+// coreRelistAfter bounds how stale a kept listing's sizes and times get.
+const coreRelistAfter = time.Minute
+
+// coreRacyWindow: a listing made this soon after the folder changed may
+// have missed a change made within the same clock tick; it is not kept.
+const coreRacyWindow = time.Second
+
+type coreListingKey struct{ dir, pattern string }
+
+// coreListing is what one listing of a folder found.
+type coreListing struct {
+	folder fileid.ID
+	at     time.Time
+	perExe map[string]float64
+	bytes  float64
+	newest float64
+	errs   []error
 }
 
 func newCorefilesCollector(d Deps) (Collector, error) {
 	cfg := d.config()
-	c := &corefilesCollector{logger: d.Logger, root: d.rootfs(), dirs: cfg.Corefiles.Dirs, maxExes: cfg.Corefiles.MaxExecutables}
+	c := &corefilesCollector{logger: d.Logger, root: d.rootfs(), dirs: cfg.Corefiles.Dirs, maxExes: cfg.Corefiles.MaxExecutables,
+		listings: map[coreListingKey]*coreListing{}}
 	if c.maxExes <= 0 {
 		c.maxExes = config.DefaultCorefilesMaxExecutables
 	}
@@ -97,51 +130,117 @@ func (c *corefilesCollector) watched() []coreDir {
 }
 
 func (c *corefilesCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var errs []error
+	used := map[coreListingKey]bool{}
 	for _, d := range c.watched() {
-		if err := c.report(ch, d); err != nil {
+		l, err := c.listing(d)
+		if err != nil {
 			errs = append(errs, err)
+		}
+		if l == nil {
+			continue
+		}
+		used[coreListingKey{d.dir, patternString(d.pattern)}] = true
+		c.report(ch, d, l)
+		errs = append(errs, l.errs...)
+	}
+	for k := range c.listings {
+		if !used[k] {
+			delete(c.listings, k) // a folder gone or no longer watched
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// report lists one folder; an absent one is skipped quietly.
-func (c *corefilesCollector) report(ch chan<- prometheus.Metric, d coreDir) error {
-	entries, err := os.ReadDir(filepath.Join(c.root, d.dir))
+func patternString(re *regexp.Regexp) string {
+	if re == nil {
+		return ""
+	}
+	return re.String()
+}
+
+// listing returns the folder's listing, kept or made now; nil for an
+// absent folder.
+func (c *corefilesCollector) listing(d coreDir) (*coreListing, error) {
+	path := filepath.Join(c.root, d.dir)
+	key := coreListingKey{d.dir, patternString(d.pattern)}
+	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("core folder %s: %w", d.dir, err)
+		return nil, fmt.Errorf("core folder %s: %w", d.dir, err)
 	}
-	perExe := map[string]float64{}
-	var bytes, newest float64
-	var errs []error
-	for _, e := range entries {
-		if !e.Type().IsRegular() || !corename.Counted(e.Name()) {
-			continue
+	now := time.Now()
+	if l := c.listings[key]; l != nil && l.folder == fileid.Of(fi) && now.Sub(l.at) < coreRelistAfter {
+		return l, nil
+	}
+	c.listed++
+	l, err := listCoreDir(path, d.pattern)
+	if err != nil {
+		delete(c.listings, key)
+		return nil, fmt.Errorf("core folder %s: %w", d.dir, err)
+	}
+	l.folder, l.at = fileid.Of(fi), now
+	if now.Sub(fi.ModTime()) >= coreRacyWindow {
+		c.listings[key] = l
+	} else {
+		delete(c.listings, key)
+	}
+	return l, nil
+}
+
+// listCoreDir lists one folder in batches (a crash loop's 100,000 entries
+// are never held at once).
+func listCoreDir(path string, pattern *regexp.Regexp) (*coreListing, error) {
+	f, err := fileid.OpenDir(path) // a FIFO in the folder's place must not block
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	l := &coreListing{perExe: map[string]float64{}}
+	for {
+		entries, err := f.ReadDir(4096)
+		for _, e := range entries {
+			l.add(e, pattern)
 		}
-		info, err := e.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // removed meanwhile
+		if errors.Is(err, io.EOF) || (err == nil && len(entries) == 0) {
+			return l, nil
 		}
 		if err != nil {
-			errs = append(errs, err)
-			continue
+			return nil, err
 		}
-		perExe[corename.Executable(e.Name(), d.pattern)]++
-		bytes += float64(info.Size())
-		newest = max(newest, float64(info.ModTime().UnixNano())/1e9)
 	}
-	for exe, n := range capCounts(perExe, c.maxExes) {
+}
+
+func (l *coreListing) add(e fs.DirEntry, pattern *regexp.Regexp) {
+	if !e.Type().IsRegular() || !corename.Counted(e.Name()) {
+		return
+	}
+	info, err := e.Info()
+	if errors.Is(err, fs.ErrNotExist) {
+		return // removed meanwhile
+	}
+	if err != nil {
+		l.errs = append(l.errs, err)
+		return
+	}
+	l.perExe[corename.Executable(e.Name(), pattern)]++
+	l.bytes += float64(info.Size())
+	l.newest = max(l.newest, float64(info.ModTime().UnixNano())/1e9)
+}
+
+// report sends one folder's metrics.
+func (c *corefilesCollector) report(ch chan<- prometheus.Metric, d coreDir, l *coreListing) {
+	for exe, n := range capCounts(l.perExe, c.maxExes) {
 		ch <- constMetric(coreFilesDesc, prometheus.GaugeValue, n, d.dir, exe)
 	}
-	ch <- constMetric(coreBytesDesc, prometheus.GaugeValue, bytes, d.dir)
-	if len(perExe) > 0 {
-		ch <- constMetric(coreNewestDesc, prometheus.GaugeValue, newest, d.dir)
+	ch <- constMetric(coreBytesDesc, prometheus.GaugeValue, l.bytes, d.dir)
+	if len(l.perExe) > 0 {
+		ch <- constMetric(coreNewestDesc, prometheus.GaugeValue, l.newest, d.dir)
 	}
-	return errors.Join(errs...)
 }
 
 // capCounts keeps the limit most frequent keys (then by name) and sums

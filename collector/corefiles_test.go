@@ -1,13 +1,18 @@
 package collector
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 )
@@ -95,5 +100,119 @@ func TestCorefilesBrokenFolder(t *testing.T) {
 	a := newCorefilesTest(t, p, "corefiles:\n  dirs: [/var/crash, /var/lib/systemd/coredump]\n")
 	if _, err := collectText(t, a); err == nil || !strings.Contains(err.Error(), "/var/crash") {
 		t.Errorf("err = %v, want one naming /var/crash", err)
+	}
+}
+
+// coreCount scrapes a and returns heartbeat_core_files of prog and the
+// folder's bytes.
+func coreCount(t *testing.T, a *adapter) string {
+	t.Helper()
+	got, err := collectText(t, a, "heartbeat_core_files", "heartbeat_core_file_bytes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(got, "\n") {
+		if strings.HasPrefix(l, "heartbeat_core") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, " ")
+}
+
+const coreName = "core.prog.0.0123456789abcdef0123456789abcdef.%d.1700000000000000"
+
+// An unchanged folder is listed once, by one of several concurrent
+// scrapes; a file added or removed is seen at the next scrape, a file
+// that grew within coreRelistAfter.
+func TestCorefilesListingKept(t *testing.T) {
+	p := tree(t, nil)
+	dir := filepath.Join(p.Root, "var/crash")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(i int, content string) {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf(coreName, i)), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-time.Hour)
+	age := func() { // out of the racy window, as a folder untouched for a while
+		if err := os.Chtimes(dir, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(1, "a")
+	write(2, "bb")
+	age()
+	a := newCorefilesTest(t, p, "corefiles:\n  dirs: [/var/crash]\n  from_core_pattern: false\n")
+	c := a.c.(*corefilesCollector)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ch := make(chan prometheus.Metric, 16)
+			go func() {
+				for range ch {
+				}
+			}()
+			_ = c.Update(context.Background(), ch)
+			close(ch)
+		}()
+	}
+	wg.Wait()
+	want := `heartbeat_core_file_bytes{dir="/var/crash"} 3 heartbeat_core_files{dir="/var/crash",executable="prog"} 2`
+	if got := coreCount(t, a); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if c.listed != 1 {
+		t.Errorf("listed %d times for 21 scrapes of an unchanged folder, want 1", c.listed)
+	}
+
+	write(3, "ccc") // the folder changes: seen at once
+	if got := coreCount(t, a); !strings.Contains(got, `executable="prog"} 3`) {
+		t.Errorf("a new file not seen: %s", got)
+	}
+	if err := os.Remove(filepath.Join(dir, fmt.Sprintf(coreName, 1))); err != nil {
+		t.Fatal(err)
+	}
+	age()
+	if got := coreCount(t, a); !strings.Contains(got, `executable="prog"} 2`) {
+		t.Errorf("a removed file still counted: %s", got)
+	}
+	listed := c.listed
+	write(2, "grown to more bytes") // in place: the folder does not change
+	age()
+	if got := coreCount(t, a); !strings.Contains(got, `bytes{dir="/var/crash"} 5`) || c.listed != listed {
+		t.Errorf("kept listing: %s (listed %d -> %d)", got, listed, c.listed)
+	}
+	for _, l := range c.listings {
+		l.at = l.at.Add(-coreRelistAfter)
+	}
+	if got := coreCount(t, a); !strings.Contains(got, `bytes{dir="/var/crash"} 22`) {
+		t.Errorf("after coreRelistAfter the growth is not seen: %s", got)
+	}
+}
+
+// A FIFO in a core folder's place is an error at once, not a hang.
+func TestCorefilesFIFOFolder(t *testing.T) {
+	p := tree(t, nil)
+	if err := os.MkdirAll(filepath.Join(p.Root, "var"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(p.Root, "var/crash"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := newCorefilesTest(t, p, "corefiles:\n  dirs: [/var/crash]\n  from_core_pattern: false\n")
+	done := make(chan error, 1)
+	go func() { _, err := collectText(t, a); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a directory") {
+			t.Errorf("err = %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a FIFO core folder blocked the scrape")
 	}
 }
