@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
-	sloggokit "github.com/tjhop/slog-gokit"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/collector"
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
@@ -89,10 +88,14 @@ func run(args []string) int {
 		return 0
 	}
 	if f.configCheck {
-		return checkConfig(f.configFile)
+		return checkConfig(f.configFile, webConfigFile(f))
 	}
 	logger, slogger := newLoggers(f.logLevel, f.logFormat)
 	_ = level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
+	if err := checkWebConfig(webConfigFile(f)); err != nil {
+		_ = level.Error(logger).Log("msg", "invalid --web.config.file", "err", err)
+		return 1
+	}
 
 	pushMetrics := newPushMetrics()
 	exp, err := newExporter(logger, exporterOptions{
@@ -180,6 +183,8 @@ func newMux(exp *exporter, f *flags) (*http.ServeMux, error) {
 		Name:        exporterName,
 		Description: "The heartbeat of a mail-security gateway, for its operator.",
 		Version:     version.Info(),
+		// No /debug/pprof handlers are served: no links to them.
+		Profiling: "false",
 		Links: []web.LandingLinks{
 			{Address: f.telemetryPath, Text: "Metrics"},
 			{Address: "/-/healthy", Text: "Health"},
@@ -210,18 +215,39 @@ func reloadOnHangup(ctx context.Context, exp *exporter, logger log.Logger) {
 	}
 }
 
-func checkConfig(file string) int {
+// checkConfig validates the configuration and the web configuration
+// (when given), printing each one's result.
+func checkConfig(file, webFile string) int {
 	name := file
 	if name == "" {
 		name = config.DefaultName
 	}
+	code := 0
 	if _, err := config.Load(file); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		fmt.Fprintf(os.Stderr, "%s: configuration is NOT valid\n", name)
+		code = 1
+	} else {
+		fmt.Printf("%s: configuration is valid\n", name)
+	}
+	if webFile == "" {
+		return code
+	}
+	if err := checkWebConfig(webFile); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintf(os.Stderr, "%s: web configuration is NOT valid\n", webFile)
 		return 1
 	}
-	fmt.Printf("%s: configuration is valid\n", name)
-	return 0
+	fmt.Printf("%s: web configuration is valid\n", webFile)
+	return code
+}
+
+// webConfigFile is the --web.config.file flag's value.
+func webConfigFile(f *flags) string {
+	if f.web.WebConfigFile == nil {
+		return ""
+	}
+	return *f.web.WebConfigFile
 }
 
 // newLoggers builds the go-kit logger the exporter uses and an slog view of
@@ -233,6 +259,7 @@ func newLoggers(lvl, format string) (log.Logger, *slog.Logger) {
 	} else {
 		logger = log.NewLogfmtLogger(log.NewSyncWriter(os.Stderr))
 	}
+	logger = orderedLogger{logger}
 	var slogLevel slog.Level
 	switch lvl {
 	case "debug":
@@ -248,8 +275,8 @@ func newLoggers(lvl, format string) (log.Logger, *slog.Logger) {
 		logger = level.NewFilter(logger, level.AllowInfo())
 		slogLevel = slog.LevelInfo
 	}
-	// The slog handler adds its own time and caller (from the record),
-	// so it gets the logger before ours are added.
-	bridge := slog.New(sloggokit.NewGoKitHandler(logger, slogLevel))
+	// The slog handler adds ts and caller from the record, so it gets the
+	// logger before ours are added.
+	bridge := slog.New(&slogHandler{logger: logger, level: slogLevel})
 	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller), bridge
 }

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// runBinary runs the exporter with args, bounded, and returns its exit
+// code and output.
+func runBinary(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, binary, args...).CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("%v did not exit:\n%s", args, out)
+	}
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, string(out)
+}
+
+// --config.check checks the web configuration too, and a bad one stops
+// the exporter before it listens, naming the file and the line.
+func TestWebConfigChecked(t *testing.T) {
+	dir := t.TempDir()
+	hash, err := bcrypt.GenerateFromPassword([]byte("example-password"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.yml")
+	writeFile(t, good, "basic_auth_users:\n  prometheus: "+string(hash)+"\n")
+	cfg := "--config.file=" + demoTree + "/heartbeat.yml"
+	if code, out := runBinary(t, "--config.check", cfg, "--web.config.file="+good); code != 0 || !strings.Contains(out, "good.yml: web configuration is valid") {
+		t.Errorf("a good web config: exit %d\n%s", code, out)
+	}
+
+	for name, c := range map[string]struct{ yml, want string }{
+		// The README's placeholder, as an operator would copy it.
+		"placeholder.yml": {"# TLS and auth\nbasic_auth_users:\n  prometheus: $2y$10$...\n", "placeholder.yml:3: basic_auth_users.prometheus: not a bcrypt hash"},
+		"missing.yml":     {"tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n", "missing.yml:2: tls_server_config.cert_file: stat "},
+		"unknown.yml":     {"basic_auth_users: {}\ntls_server_confg:\n  cert_file: x\n", "unknown.yml: yaml: unmarshal errors:\n  line 2: field tls_server_confg not found"},
+		"syntax.yml":      {"basic_auth_users:\n  a: [\n", "syntax.yml: yaml: line "},
+	} {
+		path := filepath.Join(dir, name)
+		writeFile(t, path, c.yml)
+		code, out := runBinary(t, "--config.check", cfg, "--web.config.file="+path)
+		if code != 1 || !strings.Contains(out, c.want) || !strings.Contains(out, name+": web configuration is NOT valid") {
+			t.Errorf("--config.check with %s: exit %d, want 1 and %q:\n%s", name, code, c.want, out)
+		}
+		code, out = runBinary(t, cfg, "--web.listen-address="+freeAddr(t), "--web.config.file="+path,
+			"--path.procfs="+demoTree+"/proc", "--path.sysfs="+demoTree+"/sys", "--path.rootfs="+demoTree+"/root", "--state.dir=")
+		if code != 1 || strings.Contains(out, "Listening on") || !strings.Contains(out, name) {
+			t.Errorf("running with %s: exit %d, want 1 before listening, naming the file:\n%s", name, code, out)
+		}
+	}
+}
