@@ -8,11 +8,19 @@ VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) \
              -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=$(shell id -un)@$(shell hostname) \
              -X $(VPKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
+# promu names tarballs after the git remote's repository: give it ours, so
+# that a clone with another remote (or none) still makes
+# heartbeat_exporter-VERSION.OS-ARCH.tar.gz.
+# promu is built for this host once: `go tool` would build it for the
+# GOOS/GOARCH set for the release build.
+PROMU     := GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=remote.origin.url \
+             GIT_CONFIG_VALUE_0=https://github.com/heartbeat-exporter/heartbeat_exporter .build/promu
+RELEASE_PLATFORMS ?= linux-amd64 linux-arm64 linux-386 linux-armv7
 DEMO_ADDR ?= 127.0.0.1:10734
 FUZZTIME  ?= 15s
 GOFILES    = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*')
 
-.PHONY: all build test lint fmt-check vet staticcheck demo fuzz bench bench-all bench-textfile bench-quarantine bench-services mixin mixin-check bench-rules package clean
+.PHONY: all build test lint fmt-check vet staticcheck demo fuzz bench bench-all bench-textfile bench-quarantine bench-services mixin mixin-check bench-rules package release clean
 
 all: build
 
@@ -84,14 +92,16 @@ bench-rules:
 	./bench/rules-fleet.sh
 
 # .deb and .rpm in dist/ with nfpm (a Go tool dependency): a stripped,
-# position-independent build with the same version stamp as `make build`,
-# and the embedded default configuration as the conffile.
+# position-independent build (lintian refuses a static non-PIE or unstripped
+# binary; PIE without cgo is not possible on every release platform, so it
+# is not promu's build) with the same version stamp as `make build`, and
+# the embedded default configuration as the conffile.
 # packaging/nfpm.yaml names the same folder.
 PKG_BUILD := .build/package
 GOARCH    := $(shell $(GO) env GOARCH)
 package:
 	mkdir -p $(PKG_BUILD) dist
-	CGO_ENABLED=0 $(GO) build -trimpath -buildmode=pie -ldflags "-s -w $(LDFLAGS)" -o $(PKG_BUILD)/heartbeat_exporter .
+	CGO_ENABLED=0 $(GO) build -trimpath -buildmode=pie -tags netgo -ldflags "-s -w $(LDFLAGS)" -o $(PKG_BUILD)/heartbeat_exporter .
 	$(PKG_BUILD)/heartbeat_exporter --config.print-default >$(PKG_BUILD)/heartbeat.yml
 	printf -- '- semver: %s-1\n  date: %s\n  packager: heartbeat_exporter developers <heartbeat-exporter@example.net>\n  deb: {urgency: medium, distributions: [unstable]}\n  changes:\n    - note: see CHANGELOG.md in the source\n' \
 	  "$(VERSION)" "$$(git log -1 --format=%cI 2>/dev/null || date -u +%FT%TZ)" >$(PKG_BUILD)/changelog.yml
@@ -101,5 +111,21 @@ package:
 	  $(GO) tool nfpm package --config packaging/nfpm.yaml --packager $$p --target dist/ || exit 1; \
 	done
 
+# Release tarballs in .tarballs/ like the official exporters': promu builds
+# each platform with .promu.yml's flags and version ldflags, and packs the
+# binary with .promu.yml's tarball files; sha256sums.txt beside them.
+release: .build/promu
+	rm -rf .tarballs
+	for p in $(RELEASE_PLATFORMS); do \
+	  os=$${p%%-*}; arch=$${p#*-}; goarch=$$arch; goarm=; \
+	  case $$arch in armv*) goarch=arm; goarm=$${arch#armv};; esac; \
+	  GOOS=$$os GOARCH=$$goarch GOARM=$$goarm CGO_ENABLED=0 $(PROMU) build --prefix .build/$$p || exit 1; \
+	  GOOS=$$os GOARCH=$$arch $(PROMU) tarball --prefix .tarballs .build/$$p || exit 1; \
+	done
+	cd .tarballs && sha256sum *.tar.gz >sha256sums.txt
+
+.build/promu: go.mod go.sum
+	$(GO) build -o $@ github.com/prometheus/promu
+
 clean:
-	rm -rf $(BIN) .build dist
+	rm -rf $(BIN) .build dist .tarballs

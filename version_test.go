@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var versionLine = regexp.MustCompile(`version (\S*) \(branch: (\S*), revision: (\S*)\)`)
+
+// checkVersion runs bin --version and returns version, branch, revision,
+// failing when one is empty.
+func checkVersion(t *testing.T, bin string) (string, string, string) {
+	t.Helper()
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s --version: %v\n%s", bin, err, out)
+	}
+	m := versionLine.FindStringSubmatch(string(out))
+	if m == nil || m[1] == "" || m[2] == "" || m[3] == "" {
+		t.Fatalf("%s --version shows an empty field:\n%s", bin, out)
+	}
+	return m[1], m[2], m[3]
+}
+
+// A plain `go build` (the tests' binary) still shows the VERSION file's
+// version and no empty branch or revision, in --version and build_info.
+func TestVersionWithoutLdflags(t *testing.T) {
+	v, _, _ := checkVersion(t, binary)
+	if want := strings.TrimSpace(string(readFile(t, "VERSION"))); v != want {
+		t.Errorf("--version shows %q, VERSION holds %q", v, want)
+	}
+	info := regexp.MustCompile(`(?m)^heartbeat_exporter_build_info\{.*\} 1$`).FindString(startDemo(t).metrics(t))
+	for _, label := range []string{"version", "revision", "branch"} {
+		if info == "" || strings.Contains(info, label+`=""`) {
+			t.Errorf("build_info has an empty %s: %q", label, info)
+		}
+	}
+}
+
+// `make build` stamps the same variables as promu's .promu.yml, and the
+// revision and branch of the checkout.
+func TestMakeBuildStampsLikePromu(t *testing.T) {
+	xvars := func(s string) []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`-X ?(\S+)=`).FindAllStringSubmatch(s, -1) {
+			out = append(out, strings.ReplaceAll(m[1], "$(VPKG)", "github.com/prometheus/common/version"))
+		}
+		slices.Sort(out)
+		return out
+	}
+	mk, promu := xvars(string(readFile(t, "Makefile"))), xvars(string(readFile(t, ".promu.yml")))
+	if len(promu) == 0 || !slices.Equal(mk, promu) {
+		t.Errorf("make build stamps %v, .promu.yml %v", mk, promu)
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make not installed")
+	}
+	bin := filepath.Join(t.TempDir(), "heartbeat_exporter")
+	if out, err := exec.Command("make", "build", "BIN="+bin).CombinedOutput(); err != nil {
+		t.Fatalf("make build: %v\n%s", err, out)
+	}
+	_, branch, rev := checkVersion(t, bin)
+	if head, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
+		if rev != strings.TrimSpace(string(head)) {
+			t.Errorf("make build stamped revision %s, HEAD is %s", rev, head)
+		}
+		if branch == "unknown" {
+			t.Errorf("make build in a git checkout stamped branch %q", branch)
+		}
+	}
+	_ = os.Remove(bin)
+}
