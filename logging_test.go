@@ -20,7 +20,7 @@ var logKeys = []string{"level", "ts", "caller", "msg"}
 // and returns its whole log.
 func runLog(t *testing.T, format string) string {
 	t.Helper()
-	p := startDemo(t, "--log.format="+format, "--log.level=debug")
+	p := startDemo(t, "--log.format="+format, "--log.level=debug", "--web.enable-lifecycle")
 	p.metrics(t)
 	postReload(t, p.addr)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
