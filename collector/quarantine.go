@@ -146,7 +146,8 @@ func (c *quarantineCollector) disown(s *quarantineScanner) {
 
 // TakeOver re-owns the unchanged scanners and replaces the changed ones:
 // the old scanner stops (its last result stays served by the old set
-// until the swap) and the new one starts from its error count.
+// until the swap) and the new one starts from its error count and last
+// result.
 func (c *quarantineCollector) TakeOver() {
 	prev := c.prev
 	c.prev = nil
@@ -157,9 +158,7 @@ func (c *quarantineCollector) TakeOver() {
 		if old := c.pending[s]; old != nil {
 			prev.disown(old)
 			old.stop()
-			old.mu.Lock()
-			s.errsTotal = old.errsTotal
-			old.mu.Unlock()
+			s.inherit(old)
 			c.own(s)
 			s.start()
 			continue
@@ -170,6 +169,18 @@ func (c *quarantineCollector) TakeOver() {
 		}
 	}
 	c.pending = nil
+}
+
+// inherit takes a stopped scanner's error count and last result (served
+// until the first scan of s ends, so a reload does not bring "pending"
+// back), and its index of the folders when it counted them the same way.
+func (s *quarantineScanner) inherit(old *quarantineScanner) {
+	old.mu.Lock()
+	defer old.mu.Unlock()
+	s.errsTotal, s.last, s.absent, s.lastErr, s.logged = old.errsTotal, old.last, old.absent, old.lastErr, old.logged
+	if old.dir == s.dir && old.cfg.Classify == s.cfg.Classify && old.cfg.MaxCategories == s.cfg.MaxCategories {
+		s.index = old.index
+	}
 }
 
 // start runs the scan loop in the background.
