@@ -7,37 +7,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
-
-// counterSamples parses a /metrics answer and returns every counter
-// sample, keyed by name and labels.
-func counterSamples(t *testing.T, text string) map[string]float64 {
-	t.Helper()
-	parser := expfmt.NewTextParser(model.LegacyValidation)
-	mfs, err := parser.TextToMetricFamilies(strings.NewReader(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for name, mf := range mfs {
-		if mf.GetType() != dto.MetricType_COUNTER {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			var b strings.Builder
-			b.WriteString(name)
-			for _, l := range m.GetLabel() {
-				b.WriteString("," + l.GetName() + "=" + l.GetValue())
-			}
-			out[b.String()] = m.GetCounter().GetValue()
-		}
-	}
-	return out
-}
 
 // The binary on a copy of the demo tree, with the host's /proc and one
 // real watched process that has restarted once: a SIGHUP with the same
@@ -96,7 +66,7 @@ func TestSIGHUPKeepsEveryCounter(t *testing.T) {
 	appendTo(t, filepath.Join(dir, "root/var/log/mail.log"),
 		"Nov 23 10:00:05 gw postfix/smtpd[1201]: fatal: open database /etc/postfix/x.db: No such file or directory\n")
 
-	before := counterSamples(t, p.metrics(t))
+	before := counterSamples(p.metrics(t))
 	if len(before) < 20 {
 		t.Fatalf("only %d counters served", len(before))
 	}
@@ -108,7 +78,7 @@ func TestSIGHUPKeepsEveryCounter(t *testing.T) {
 		waitFor(t, func() bool {
 			return strings.Count(p.stderr.String(), "configuration reloaded on SIGHUP") == i+1
 		}, "the reload")
-		after := counterSamples(t, p.metrics(t))
+		after := counterSamples(p.metrics(t))
 		for k, v := range before {
 			w, ok := after[k]
 			switch {

@@ -173,14 +173,11 @@ func (c *quarantineCollector) TakeOver() {
 
 // inherit takes a stopped scanner's error count and last result (served
 // until the first scan of s ends, so a reload does not bring "pending"
-// back), and its index of the folders when it counted them the same way.
+// back).
 func (s *quarantineScanner) inherit(old *quarantineScanner) {
 	old.mu.Lock()
 	defer old.mu.Unlock()
 	s.errsTotal, s.last, s.absent, s.lastErr, s.logged = old.errsTotal, old.last, old.absent, old.lastErr, old.logged
-	if old.dir == s.dir && old.cfg.Classify == s.cfg.Classify && old.cfg.MaxCategories == s.cfg.MaxCategories {
-		s.index = old.index
-	}
 }
 
 // start runs the scan loop in the background.
