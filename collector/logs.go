@@ -53,6 +53,10 @@ var (
 		"Complete lines read from the log.", []string{"log"}, nil)
 	logTruncatedDesc = prometheus.NewDesc("heartbeat_log_lines_truncated_total",
 		"Lines longer than max_line_bytes: only their head was matched.", []string{"log"}, nil)
+	logSaveFailuresDesc = prometheus.NewDesc("heartbeat_log_state_save_failures_total",
+		"Failed attempts to save the log's read positions under --state.dir (disk full, read-only). While saving fails, what is read is held back (heartbeat_log_lines_held_back) and published only once its position is saved, so that a crash can never count a line twice.", []string{"log"}, nil)
+	logHeldBackDesc = prometheus.NewDesc("heartbeat_log_lines_held_back",
+		"Lines read but not yet published because their read position could not be saved.", []string{"log"}, nil)
 	logLastReadDesc = prometheus.NewDesc("heartbeat_log_last_read_timestamp_seconds",
 		"When lines were last read from the log, in seconds since the epoch.", []string{"log"}, nil)
 )
@@ -195,6 +199,10 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 		ch <- constMetric(logReadBytesDesc, prometheus.CounterValue, float64(snap.bytes), name)
 		ch <- constMetric(logLinesDesc, prometheus.CounterValue, float64(snap.lines), name)
 		ch <- constMetric(logTruncatedDesc, prometheus.CounterValue, float64(snap.truncated), name)
+		if s.store != nil {
+			ch <- constMetric(logSaveFailuresDesc, prometheus.CounterValue, float64(snap.saveFailures), name)
+			ch <- constMetric(logHeldBackDesc, prometheus.GaugeValue, float64(snap.heldBack), name)
+		}
 		if !snap.lastRead.IsZero() {
 			ch <- constMetric(logLastReadDesc, prometheus.GaugeValue, float64(snap.lastRead.UnixNano())/1e9, name)
 		}
@@ -414,6 +422,30 @@ func (s *logSource) inherit(pred *logSource) {
 	}
 	s.stats, s.lastRead, s.seen, s.err = pred.stats, pred.lastRead, pred.seen, pred.err
 	s.stats.delta = logrules.Delta{}
+	s.inheritHeldBack(pred, series)
+}
+
+// inheritHeldBack takes over what the predecessor read but could not
+// publish (its positions could not be saved): the files move on with
+// their positions past those lines, so dropping the counts would lose
+// them.
+func (s *logSource) inheritHeldBack(pred *logSource, series []logrules.Series) {
+	for id, v := range pred.pending.delta.Counts {
+		if v == 0 || id >= len(series) {
+			continue
+		}
+		if nid, ok := s.engine.Adopt(series[id]); ok {
+			for nid >= len(s.pending.delta.Counts) {
+				s.pending.delta.Counts = append(s.pending.delta.Counts, 0)
+			}
+			s.pending.delta.Counts[nid] += v
+		}
+	}
+	s.pending.bytes += pred.pending.bytes
+	s.pending.lines += pred.pending.lines
+	s.pending.truncated += pred.pending.truncated
+	pred.pending = pendingCounts{}
+	s.saveFailures, s.heldBack, s.saveErr = pred.saveFailures, pred.heldBack, pred.saveErr
 }
 
 // logSource tails the files of one configured path or glob.
@@ -443,6 +475,12 @@ type logSource struct {
 	lastRead  time.Time
 	seen      bool
 	err       string
+	// saveFailures counts failed saves; heldBack is what pending held
+	// at the last one (0 once a save succeeds); saveErr is the last
+	// failure's message, logged when it changes.
+	saveFailures uint64
+	heldBack     uint64
+	saveErr      string
 }
 
 type pendingCounts struct {
@@ -673,10 +711,17 @@ func (s *logSource) commit(force bool) {
 		if !force && time.Since(s.lastSave) < saveEvery {
 			return
 		}
-		s.saveStates()
 		s.lastSave = time.Now()
+		if err := s.saveStates(); err != nil {
+			s.holdBack(err)
+			return
+		}
 	}
 	s.mu.Lock()
+	if s.saveErr != "" {
+		_ = level.Info(s.logger).Log("msg", "log positions saved again; the lines held back are published", "log", s.cfg.Name(), "lines", s.pending.lines)
+	}
+	s.heldBack, s.saveErr = 0, ""
 	for id, v := range s.pending.delta.Counts {
 		for id >= len(s.published) {
 			s.published = append(s.published, 0)
@@ -692,11 +737,27 @@ func (s *logSource) commit(force bool) {
 	s.pending.delta.Reset()
 }
 
-func (s *logSource) saveStates() {
+// holdBack keeps what was counted unpublished after a failed save: its
+// lines are behind no saved position, so a crash would read them again;
+// they are published with the next save that succeeds.
+func (s *logSource) holdBack(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.saveFailures++
+	s.heldBack = s.pending.lines
+	if msg := err.Error(); msg != s.saveErr {
+		s.saveErr = msg
+		_ = level.Error(s.logger).Log("msg", "cannot save log positions: what is read is held back (not published) until a save succeeds, so that nothing is counted twice after a crash", "log", s.cfg.Name(), "err", msg)
+	}
+}
+
+// saveStates saves every position of the source, stopping at the first
+// failure.
+func (s *logSource) saveStates() error {
 	if s.journal != nil && s.journal.Cursor() != "" {
 		st := tail.State{Path: s.journalStateKey(), Cursor: s.journal.Cursor()}
 		if err := s.store.Save(st); err != nil {
-			_ = level.Warn(s.logger).Log("msg", "cannot save journal cursor", "log", s.cfg.Name(), "err", err)
+			return fmt.Errorf("journal cursor: %w", err)
 		}
 	}
 	for _, f := range s.followers {
@@ -705,9 +766,10 @@ func (s *logSource) saveStates() {
 			continue
 		}
 		if err := s.store.Save(st); err != nil {
-			_ = level.Warn(s.logger).Log("msg", "cannot save log position", "file", st.Path, "err", err)
+			return err
 		}
 	}
+	return nil
 }
 
 func (s *logSource) markSeen() {
@@ -727,6 +789,7 @@ func (s *logSource) setErr(msg string) {
 
 type sourceSnapshot struct {
 	bytes, lines, truncated uint64
+	saveFailures, heldBack  uint64
 	lastRead                time.Time
 	seen                    bool
 	err                     string
@@ -741,5 +804,5 @@ func (s *logSource) snapshot() sourceSnapshot {
 	counts := make([]uint64, len(series))
 	copy(counts, s.published)
 	return sourceSnapshot{bytes: s.stats.bytes, lines: s.stats.lines, truncated: s.stats.truncated,
-		lastRead: s.lastRead, seen: s.seen, err: s.err, series: series, counts: counts}
+		saveFailures: s.saveFailures, heldBack: s.heldBack, lastRead: s.lastRead, seen: s.seen, err: s.err, series: series, counts: counts}
 }
