@@ -19,6 +19,7 @@ import (
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/quarantine"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/walk"
 )
 
 func init() { registerKeeping("quarantine", true, newQuarantineCollector) }
@@ -213,8 +214,17 @@ func (s *quarantineScanner) loop(ctx context.Context) {
 	}
 }
 
+// reniceLogged makes the failure to lower the walks' priority logged once
+// per process, not once per scan or quarantine.
+var reniceLogged sync.Once
+
 func (s *quarantineScanner) scan(ctx context.Context) {
 	res, err := quarantine.Scan(ctx, s.dir, s.opt)
+	if rerr := walk.ReniceError(); rerr != nil {
+		reniceLogged.Do(func() {
+			_ = level.Warn(s.logger).Log("msg", "cannot lower the quarantine walk's priority; scans compete with scrapes for the CPU (under systemd, SystemCallFilter= must allow setpriority)", "err", rerr)
+		})
+	}
 	if ctx.Err() != nil {
 		return // closed mid-scan: keep the last complete result
 	}

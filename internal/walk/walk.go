@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -75,7 +76,26 @@ func Walk(ctx context.Context, root string, workers int, visit Visit) (Result, e
 // thread: no lowered thread goes back to Go's pool.
 func lowerPriority() {
 	runtime.LockOSThread()
-	_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 10)
+	if err := setpriority(unix.PRIO_PROCESS, unix.Gettid(), 10); err != nil {
+		reniceErr.CompareAndSwap(nil, &err)
+	}
+}
+
+// setpriority is unix.Setpriority; a test makes it fail, as a seccomp
+// filter denying it (systemd's SystemCallFilter=~@resources) would.
+var setpriority = unix.Setpriority
+
+// reniceErr is the first failure to lower a walking thread's priority.
+var reniceErr atomic.Pointer[error]
+
+// ReniceError returns the first failure to lower a walking thread's
+// priority in this process (nil while none failed): the walks then compete
+// with scrapes for the CPU at full priority, which the caller should say.
+func ReniceError() error {
+	if p := reniceErr.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 type walker struct {

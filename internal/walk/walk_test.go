@@ -170,3 +170,23 @@ func runAsNobody(t *testing.T, root string) {
 	testenv.RerunAsNobody(t, "TestWalkUnreadableFolderIsCountedAndSkipped", asNobodyEnv+"="+root)
 	t.Log("ran as user nobody, since root reads folders of any mode")
 }
+
+// A thread that cannot lower its priority (a seccomp filter refusing
+// setpriority) is remembered for the caller to report, and the walk goes
+// on.
+func TestReniceFailureIsReported(t *testing.T) {
+	old := setpriority
+	setpriority = func(int, int, int) error { return unix.EPERM }
+	defer func() { setpriority = old; reniceErr.Store(nil) }()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files := 0
+	if _, err := Walk(context.Background(), dir, 1, func(int, string, string, *unix.Stat_t) { files++ }); err != nil || files != 1 {
+		t.Fatalf("walk: %v, %d files", err, files)
+	}
+	if err := ReniceError(); !errors.Is(err, unix.EPERM) {
+		t.Errorf("ReniceError() = %v, want EPERM", err)
+	}
+}
