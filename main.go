@@ -65,7 +65,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
 	addWebFlags(app, &f.webOpts)
 	addPushFlags(app, &f.push)
-	collector.AddFlags(app)
+	collector.AddFlags(app, &f.paths)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {

@@ -50,12 +50,20 @@ type Successor interface {
 	TakeOver()
 }
 
-// Paths are the roots the collectors read the host from; tests and
-// containers point them elsewhere.
+// Paths are the roots the collectors read the host from, and the folders
+// the process flags name for them; tests and containers point them
+// elsewhere. They reach every factory in Deps: no collector reads another
+// one's flags through a package variable.
 type Paths struct {
 	Proc string // --path.procfs
 	Sys  string // --path.sysfs
 	Root string // --path.rootfs
+	// State is --state.dir: log positions and SNF marks ("" keeps them in
+	// memory only).
+	State string
+	// Textfile is --collector.textfile.directory, served beside the
+	// config's textfile.directories.
+	Textfile []string
 }
 
 // Deps is what a collector factory gets.
@@ -128,19 +136,20 @@ func register(name string, defaultOn bool, f Factory) {
 }
 
 // flagAdders let a collector add flags of its own (e.g.
-// --collector.textfile.directory); called from AddFlags.
-var flagAdders []func(*kingpin.Application)
+// --collector.textfile.directory), whose values go into the Paths handed
+// to AddFlags; called from AddFlags.
+var flagAdders []func(*kingpin.Application, *Paths)
 
 // registerFlags is called from a collector's init() for its extra flags.
-func registerFlags(add func(*kingpin.Application)) {
+func registerFlags(add func(*kingpin.Application, *Paths)) {
 	flagAdders = append(flagAdders, add)
 }
 
 // AddFlags adds --collector.NAME / --no-collector.NAME for every collector,
-// and the collectors' own flags.
-func AddFlags(app *kingpin.Application) {
+// and the collectors' own flags, whose values it sets in p.
+func AddFlags(app *kingpin.Application, p *Paths) {
 	for _, add := range flagAdders {
-		add(app)
+		add(app, p)
 	}
 	for _, name := range Names() {
 		r := registry[name]

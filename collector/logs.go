@@ -24,18 +24,15 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/tail"
 )
 
-// logsStateDir holds --state.dir.
-var logsStateDir string
-
 // DefaultStateDir is where log positions are kept by default.
 const DefaultStateDir = "/var/lib/heartbeat_exporter"
 
 func init() {
 	registerKeeping("logs", true, newLogsCollector)
-	registerFlags(func(app *kingpin.Application) {
+	registerFlags(func(app *kingpin.Application, p *Paths) {
 		app.Flag("state.dir",
 			"Folder where the read position of each tailed log and the SNF marks are saved, so that after a restart lines written while the exporter was down are counted and SNF snapshots are not counted twice. Created (0700) if missing where its parent exists. Empty, or impossible to create or write: kept in memory only (the latter with a warning).").
-			Default(DefaultStateDir).StringVar(&logsStateDir)
+			Default(DefaultStateDir).StringVar(&p.State)
 	})
 }
 
@@ -91,7 +88,7 @@ func newLogsCollector(d Deps, prev *logsCollector) (Collector, error) {
 	if root == "" {
 		root = "/"
 	}
-	store := openStateStore(d.Logger, logsStateDir)
+	store := openStateStore(d.Logger, d.Paths.State)
 	c := &logsCollector{prev: prev}
 	for _, lc := range cfg.Logs {
 		src, err := c.keep(prev, d.Logger, root, lc, store)

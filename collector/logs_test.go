@@ -47,9 +47,6 @@ func newLogsTest(t *testing.T, startAt string) *logsTest {
 		t.Fatal(err)
 	}
 	lt.cfg = cfg
-	old := logsStateDir
-	logsStateDir = lt.state
-	t.Cleanup(func() { logsStateDir = old })
 	return lt
 }
 
@@ -66,7 +63,7 @@ func (lt *logsTest) build(t *testing.T, prev *adapter) *adapter {
 	if prev != nil {
 		p = prev.c.(*logsCollector)
 	}
-	c, err := newLogsCollector(Deps{Logger: log.NewNopLogger(), Config: lt.cfg, Paths: Paths{Root: lt.root}}, p)
+	c, err := newLogsCollector(Deps{Logger: log.NewNopLogger(), Config: lt.cfg, Paths: Paths{Root: lt.root, State: lt.state}}, p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,9 +64,6 @@ func TestLogsUnreadableLogNotServedAsZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := logsStateDir
-	logsStateDir = ""
-	t.Cleanup(func() { logsStateDir = old })
 	logs := &tfLog{}
 	c, err := newLogsCollector(Deps{Logger: log.NewLogfmtLogger(logs), Config: cfg, Paths: Paths{Root: root}}, nil)
 	if err != nil {

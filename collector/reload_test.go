@@ -55,7 +55,7 @@ func openFDs(t *testing.T) int {
 // descriptor is left behind.
 func TestReloadEveryCollector(t *testing.T) {
 	p := demoCopy(t)
-	setStateDir(t, t.TempDir())
+	p.State = t.TempDir()
 	load := func(changed bool) *config.Config {
 		cfg, err := config.Load(filepath.Join(demo, "heartbeat.yml"))
 		if err != nil {

@@ -103,7 +103,7 @@ func newSNFCollector(d Deps, prev *snfCollector) (Collector, error) {
 	}
 	var store *tail.StateStore
 	if len(cfg) > 0 {
-		store = openStateStore(d.Logger, logsStateDir)
+		store = openStateStore(d.Logger, d.Paths.State)
 	}
 	if prev != nil && reflect.DeepEqual(prev.cfg, cfg) && reflect.DeepEqual(prev.store, store) && prev.root == root {
 		return &snfCollector{snfState: prev.snfState}, nil

@@ -11,31 +11,16 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 )
 
-// withStateDir points --state.dir at a fresh folder for the test.
-func withStateDir(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	setStateDir(t, dir)
-	return dir
-}
-
-// setStateDir sets --state.dir for the test ("": none).
-func setStateDir(t *testing.T, dir string) {
-	old := logsStateDir
-	logsStateDir = dir
-	t.Cleanup(func() { logsStateDir = old })
-}
-
 // again builds another collector on the same root: the exporter
 // restarted (prev nil) or reloaded (prev the running collector; the
 // caller calls TakeOver unless the reload is refused).
 func (st *snfTest) again(t *testing.T, prev *snfCollector, srcs ...config.SNFSource) *snfTest {
 	t.Helper()
-	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: srcs}, Paths: Paths{Root: st.root}}, prev)
+	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: srcs}, Paths: Paths{Root: st.root, State: st.state}}, prev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &snfTest{root: st.root, c: c}
+	return &snfTest{root: st.root, state: st.state, c: c}
 }
 
 const snfDaily = "/log/n1.status.minute.20260102.log.xml"
@@ -46,8 +31,7 @@ var snfDailySource = config.SNFSource{Path: "/log/*.status.minute.*.log.xml"}
 // including those appended to a file that rotated while it was down (which
 // without marks would be history, skipped).
 func TestSNFRestartCountsEachSnapshotOnce(t *testing.T) {
-	withStateDir(t)
-	st := newSNFTest(t, snfDailySource)
+	st := newSNFTestState(t, t.TempDir(), snfDailySource)
 	st.write(t, snfDaily, snfSnap("n1", 1, 10, 5, 5)+snfSnap("n1", 2, 20, 10, 10)+snfSnap("n1", 3, 30, 15, 15), false)
 	st.expect(t, map[string]float64{`heartbeat_snf_snapshots_total{result="counted"}`: 3})
 
@@ -71,7 +55,6 @@ func TestSNFRestartCountsEachSnapshotOnce(t *testing.T) {
 // last hour are counted again (the documented limit), so the test above
 // really depends on the saved marks.
 func TestSNFRestartWithoutStateDirCountsAgain(t *testing.T) {
-	setStateDir(t, "")
 	st := newSNFTest(t, snfDailySource)
 	st.write(t, snfDaily, snfSnap("n1", 1, 10, 5, 5), false)
 	st.scrape(t)
@@ -103,7 +86,6 @@ func TestSNFReload(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			setStateDir(t, "")
 			st := newSNFTest(t, snfDailySource)
 			st.write(t, snfDaily, snfSnap("n1", 1, 10, 5, 5)+snfSnap("n1", 2, 20, 10, 10), false)
 			st.scrape(t)
@@ -128,12 +110,12 @@ func TestSNFReload(t *testing.T) {
 
 // Bad saved marks are logged and ignored: counting goes on.
 func TestSNFMarksFileBad(t *testing.T) {
-	dir := withStateDir(t)
+	dir := t.TempDir()
 	root := t.TempDir()
 	if err := os.WriteFile(snfMarksPath(dir, root), []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: []config.SNFSource{snfDailySource}}, Paths: Paths{Root: root}}, nil)
+	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: []config.SNFSource{snfDailySource}}, Paths: Paths{Root: root, State: dir}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

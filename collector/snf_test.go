@@ -42,18 +42,25 @@ func snfSnap(node string, min, m, s, h int) string {
 
 // snfTest is a collector on a temporary root with the given sources.
 type snfTest struct {
-	root string
-	c    Collector
+	root  string
+	state string // --state.dir ("": none)
+	c     Collector
 }
 
 func newSNFTest(t testing.TB, srcs ...config.SNFSource) *snfTest {
 	t.Helper()
+	return newSNFTestState(t, "", srcs...)
+}
+
+// newSNFTestState is newSNFTest with --state.dir set to state.
+func newSNFTestState(t testing.TB, state string, srcs ...config.SNFSource) *snfTest {
+	t.Helper()
 	root := t.TempDir()
-	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: srcs}, Paths: Paths{Root: root}}, nil)
+	c, err := newSNFCollector(Deps{Logger: log.NewNopLogger(), Config: &config.Config{SNF: srcs}, Paths: Paths{Root: root, State: state}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &snfTest{root: root, c: c}
+	return &snfTest{root: root, state: state, c: c}
 }
 
 // write puts content at a host path under the root (append: added to the

@@ -17,15 +17,12 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/textfile"
 )
 
-// textfileFlagDirs holds --collector.textfile.directory (repeatable).
-var textfileFlagDirs []string
-
 func init() {
 	registerCollector("textfile", true, newTextfileCollector)
-	registerFlags(func(app *kingpin.Application) {
+	registerFlags(func(app *kingpin.Application, p *Paths) {
 		app.Flag("collector.textfile.directory",
 			"Folder of *.prom files to serve, besides the config's textfile.directories; a glob pattern is allowed (repeatable). Read under --path.rootfs.").
-			StringsVar(&textfileFlagDirs)
+			StringsVar(&p.Textfile)
 	})
 }
 
@@ -63,7 +60,7 @@ func newTextfileCollector(d Deps) (Collector, error) {
 	}
 	var patterns []string
 	seen := map[string]bool{}
-	for _, p := range append(append([]string(nil), cfg.Textfile.Directories...), textfileFlagDirs...) {
+	for _, p := range append(append([]string(nil), cfg.Textfile.Directories...), d.Paths.Textfile...) {
 		if p == "" {
 			continue
 		}

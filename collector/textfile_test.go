@@ -202,10 +202,17 @@ func TestTextfileNoDirectories(t *testing.T) {
 // Folders from the config and from --collector.textfile.directory are
 // merged, without duplicates, config first; both are read under the root.
 func TestTextfileFlagDirectories(t *testing.T) {
-	old := textfileFlagDirs
-	t.Cleanup(func() { textfileFlagDirs = old })
-	textfileFlagDirs = []string{"/two_directories/b", "/two_directories/a"}
-	c, _ := newTextfileTest(t, tfFixtures, []string{"/two_directories/a"}, 0, nil)
+	withFlag := func(root string, dirs, flagDirs []string) Collector {
+		t.Helper()
+		c, err := newTextfileCollector(Deps{Logger: log.NewNopLogger(),
+			Config: &config.Config{Textfile: config.TextfileConfig{Directories: dirs}},
+			Paths:  Paths{Root: root, Textfile: flagDirs}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := withFlag(tfFixtures, []string{"/two_directories/a"}, []string{"/two_directories/b", "/two_directories/a"})
 	tc := c.(*textfileCollector)
 	if want := []string{"/two_directories/a", "/two_directories/b"}; strings.Join(tc.patterns, " ") != strings.Join(want, " ") {
 		t.Errorf("folders = %q, want %q", tc.patterns, want)
@@ -220,8 +227,7 @@ func TestTextfileFlagDirectories(t *testing.T) {
 	}
 
 	// A relative flag value is taken from the working folder.
-	textfileFlagDirs = []string{"relative/dir"}
-	c, _ = newTextfileTest(t, "/", nil, 0, nil)
+	c = withFlag("/", nil, []string{"relative/dir"})
 	wd, _ := os.Getwd()
 	if p := c.(*textfileCollector).patterns; len(p) != 1 || p[0] != filepath.Join(wd, "relative/dir") {
 		t.Errorf("relative flag folder became %q", p)
