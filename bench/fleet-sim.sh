@@ -13,8 +13,8 @@ N=${1:-100}
 DURATION=${2:-120}
 INTERVAL=${3:-5s}
 OUT=bench/out/fleet
-BASE_PORT=${BASE_PORT:-20000}
-PROM=${PROM_ADDR:-127.0.0.1:19861}
+. bench/lib.sh
+PROM=${PROM_ADDR:-$(free_addr)}
 for c in prometheus curl jq; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install prometheus curl jq)" >&2; exit 1; }
 done
@@ -26,17 +26,17 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap cleanup EXIT
+trap 'cleanup; rm -rf "$OUT/data"' EXIT
 
 exporter_pids=()
 : >"$OUT/targets/fleet.yml"
 for i in $(seq 1 "$N"); do
-  port=$((BASE_PORT + i))
-  "$OUT/heartbeat_exporter" --web.listen-address=127.0.0.1:$port --log.level=warn \
+  addr=$(free_addr)
+  "$OUT/heartbeat_exporter" --web.listen-address=$addr --log.level=warn \
     --config.file=examples/demo/heartbeat.yml --path.procfs=examples/demo/proc \
     --path.sysfs=examples/demo/sys --path.rootfs=examples/demo/root 2>>"$OUT/exporters.log" &
   pids+=($!); exporter_pids+=($!)
-  printf -- "- targets: ['127.0.0.1:%d']\n  labels: {instance: gw-%04d, customer: sim, site: lo}\n" "$port" "$i" >>"$OUT/targets/fleet.yml"
+  printf -- "- targets: ['%s']\n  labels: {instance: gw-%04d, customer: sim, site: lo}\n" "$addr" "$i" >>"$OUT/targets/fleet.yml"
 done
 
 cat >"$OUT/prometheus.yml" <<YML

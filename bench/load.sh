@@ -12,7 +12,8 @@ DURATION=${1:-30s}
 CONC=${2:-200}
 MAX=20
 OUT=bench/out
-ADDR=${ADDR:-127.0.0.1:19848}
+. bench/lib.sh
+ADDR=${ADDR:-$(free_addr)}
 mkdir -p "$OUT"
 for c in hey curl; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install hey curl)" >&2; exit 1; }

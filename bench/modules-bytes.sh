@@ -31,11 +31,12 @@ modules:
     freshclam_log: /var/log/clamav/freshclam.log
 YML
 
-ADDR=127.0.0.1:19848
+. bench/lib.sh
+ADDR=$(free_addr)
 "$OUT/heartbeat_exporter" --web.listen-address=$ADDR --config.file="$OUT/modules.yml" \
   --path.rootfs="$ROOT" --web.disable-exporter-metrics --log.level=warn &
 pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+trap 'kill "$pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$ROOT"' EXIT
 URL="http://$ADDR/metrics?collect%5B%5D=modules"
 for _ in $(seq 100); do curl -sf -o /dev/null "$URL" && break; sleep 0.05; done
 

@@ -16,8 +16,9 @@ RUNS=${2:-5}
 OUT=bench/out/quarantine
 DATA=/tmp/hb-quarantine-$FILES
 trap 'rm -rf "$DATA" "$DATA.generated"' EXIT
-ADDR=127.0.0.1:19961
-IDLE=127.0.0.1:19962
+. bench/lib.sh
+ADDR=$(free_addr)
+IDLE=$(free_addr)
 mkdir -p "$OUT"
 for c in hyperfine curl jq; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install hyperfine curl jq)" >&2; exit 1; }

@@ -35,11 +35,12 @@ mkdir -p "$OUT"
 for c in prometheus curl jq; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install prometheus curl jq)" >&2; exit 1; }
 done
-EXPORTER=127.0.0.1:19849
-PROM=127.0.0.1:19090
+. bench/lib.sh
+EXPORTER=$(free_addr)
+PROM=$(free_addr)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+trap 'cleanup; rm -rf "$OUT/data"' EXIT
 
 go build -o "$OUT/heartbeat_exporter" .
 

@@ -17,8 +17,9 @@ for c in hyperfine curl jq /usr/bin/time prometheus-node-exporter; do
 done
 
 go build -o "$OUT/heartbeat_exporter" .
-OURS=127.0.0.1:19847
-PEER=127.0.0.1:19100
+. bench/lib.sh
+OURS=$(free_addr)
+PEER=$(free_addr)
 
 # The same file systems on both sides: "/" only.
 cat >"$OUT/bench.yml" <<'YML'

@@ -22,8 +22,9 @@ SECS=${2:-30}
 SCRAPES=${3:-300}
 POLL=250ms
 OUT=bench/out/services
-OURS=127.0.0.1:19963
-PEER=127.0.0.1:19964
+. bench/lib.sh
+OURS=$(free_addr)
+PEER=$(free_addr)
 mkdir -p "$OUT"
 for c in curl prometheus-process-exporter; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install curl prometheus-process-exporter)" >&2; exit 1; }

@@ -26,8 +26,9 @@ done
 
 go build -o "$OUT/heartbeat_exporter" .
 go build -o "$OUT/scrapeclient" ./bench/scrapeclient
-OURS=127.0.0.1:19848
-PEER=127.0.0.1:19101
+. bench/lib.sh
+OURS=$(free_addr)
+PEER=$(free_addr)
 
 # gen DIR TOTAL: 10 files of TOTAL/10 series each, written atomically. The
 # three families are shared by all files (told apart by a file label), so
@@ -69,7 +70,7 @@ cleanup() {
   wait 2>/dev/null || true
   pids=()
 }
-trap cleanup EXIT
+trap 'cleanup; rm -rf "$OUT"/data-*' EXIT
 
 wait_up() { for _ in $(seq 200); do curl -sf -o /dev/null "http://$1/metrics" && return; sleep 0.05; done; echo "$1 did not come up" >&2; exit 1; }
 child() { pgrep -P "$1" | head -n1; }
