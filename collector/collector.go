@@ -75,6 +75,8 @@ type Deps struct {
 	// collectors (go_*, process_*, promhttp_*, heartbeat_exporter_*; see
 	// ReservedNames): metrics read from elsewhere may not reuse them.
 	Reserved map[string]bool
+	// procs is shared by the collectors of one Set (see procShare).
+	procs *procShare
 }
 
 // config is the configuration, or an empty one (tests build collectors
@@ -197,12 +199,14 @@ type Set struct {
 // new set in and then closes prev.
 func NewSet(deps Deps, prev *Set) (*Set, error) {
 	s := &Set{logger: deps.Logger, collectors: map[string]Collector{}}
+	procs := &procShare{}
 	for _, name := range Names() {
 		if !isEnabled(name) {
 			continue
 		}
 		d := deps
 		d.Logger = log.With(deps.Logger, "collector", name)
+		d.procs = procs
 		c, err := registry[name].factory(d, prev.collector(name))
 		if err != nil {
 			s.Close()

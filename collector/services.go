@@ -49,6 +49,7 @@ type watchedService struct {
 type servicesCollector struct {
 	logger     log.Logger
 	procPath   string
+	procs      *procShare
 	scanner    *proctrack.Scanner // nil until procPath could be opened
 	interval   time.Duration
 	useSystemd bool
@@ -77,6 +78,7 @@ func newServicesCollector(d Deps, prev *servicesCollector) (Collector, error) {
 	}
 	c := &servicesCollector{
 		logger:   d.Logger,
+		procs:    d.procs,
 		interval: cfg.Services.PollInterval,
 		// The bus belongs to the host whose /proc is read; with a fixture
 		// tree (the demo, tests) its answers would describe another host.
@@ -205,6 +207,9 @@ func (c *servicesCollector) poll() {
 	}
 	snap, err := c.scanner.Scan()
 	now := time.Now()
+	if err == nil {
+		c.procs.publish(snap, now)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.scanErr = err

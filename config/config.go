@@ -35,6 +35,7 @@ type Config struct {
 	Quarantine []QuarantineConfig `yaml:"quarantine"`
 	Corefiles  CorefilesConfig    `yaml:"corefiles"`
 	Services   ServicesConfig     `yaml:"services"`
+	Inventory  InventoryConfig    `yaml:"inventory"`
 	Logs       []LogConfig        `yaml:"logs"`
 }
 
@@ -94,6 +95,7 @@ func (c *Config) applyDefaults() {
 	applyQuarantineDefaults(c.Quarantine)
 	c.Corefiles.applyDefaults()
 	c.Services.applyDefaults()
+	c.Inventory.applyDefaults()
 	c.applyLogDefaults()
 }
 
@@ -134,6 +136,7 @@ func (c *Config) validate() []FieldError {
 	errs = append(errs, validateQuarantines(c.Quarantine)...)
 	errs = append(errs, c.Corefiles.validate()...)
 	errs = append(errs, c.Services.validate()...)
+	errs = append(errs, c.Inventory.validate()...)
 	errs = append(errs, c.validateLogs()...)
 	return errs
 }

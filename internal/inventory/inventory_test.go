@@ -152,6 +152,9 @@ Mon Nov 30 10:00:03 2026 -> daily.cld updated (version: 27101, sigs: 2046391, f-
 	if got := LastMirror([]byte("Database updated (2000 signatures) from db.de.clamav.net (IP: 1.2.3.4)")); got != "db.de.clamav.net" {
 		t.Errorf("old format: got %q", got)
 	}
+	if got := LastMirror([]byte("Giving up on https://db.local.clamav.net...\n")); got != "db.local.clamav.net" {
+		t.Errorf("trailing dots: got %q", got)
+	}
 	if got := LastMirror([]byte("nothing\n")); got != "" {
 		t.Errorf("got %q", got)
 	}

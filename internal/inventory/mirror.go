@@ -3,13 +3,14 @@ package inventory
 import (
 	"bytes"
 	"regexp"
+	"strings"
 )
 
 // Older freshclam wrote "Database updated (N signatures) from HOST (IP:
 // ...)"; 0.103 and later (libfreshclam) name the URL it fetched from:
 // "Trying to retrieve CVD header from https://HOST/daily.cvd",
-// "Retrieving https://HOST/daily-27101.cdiff".
-var mirrorRE = regexp.MustCompile(`(?:updated \(\d+ signatures\) from |Trying host |(?:from|Retrieving|Downloading) https?://)([A-Za-z0-9.-]{1,253})`)
+// "Failed to find daily database using server https://HOST".
+var mirrorRE = regexp.MustCompile(`(?:updated \(\d+ signatures\) from |Trying host |(?:from|server|on|Retrieving|Downloading) https?://)([A-Za-z0-9.-]{1,253})`)
 
 // LastMirror returns the host the last update in freshclam's log
 // contacted, or "" when the log names none.
@@ -18,7 +19,7 @@ func LastMirror(log []byte) string {
 		i := bytes.LastIndexByte(log[:len(log)-1], '\n')
 		line := log[i+1:]
 		if m := mirrorRE.FindSubmatch(line); m != nil {
-			return string(m[1])
+			return strings.TrimRight(string(m[1]), ".")
 		}
 		if i < 0 {
 			break

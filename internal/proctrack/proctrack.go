@@ -310,3 +310,14 @@ func (sv *Service) carryCPU(procs []*proc) {
 	sv.UserCPU = float64(user+sv.deadUser) / userHZ
 	sv.SystemCPU = float64(sys+sv.deadSys) / userHZ
 }
+
+// Names lists the process names (comm) of the snapshot, one per process:
+// what the inventory collector matches its applications against, so that
+// it shares the services poller's pass over /proc.
+func (snap *Snapshot) Names() []string {
+	out := make([]string, len(snap.procs))
+	for i, p := range snap.procs {
+		out[i] = p.comm
+	}
+	return out
+}
