@@ -220,11 +220,22 @@ func TestInventoryPublishedVersionsBadAnswer(t *testing.T) {
 }
 
 // BenchmarkInventoryDemo is one scrape of the inventory on the demo
-// tree, its /proc pass shared with a services poller.
+// tree, its /proc pass shared with a services poller; the OwnProcPass
+// variant reads the demo's /proc itself at every scrape (a poll interval
+// of 0), for comparison.
 func BenchmarkInventoryDemo(b *testing.B) {
 	procs := &procShare{}
 	procs.names, procs.at = []string{"clamd", "nginx", "clamonacc"}, time.Now().Add(time.Hour)
+	benchInventory(b, procs, 0)
+}
+
+func BenchmarkInventoryDemoOwnProcPass(b *testing.B) { benchInventory(b, nil, time.Nanosecond) }
+
+func benchInventory(b *testing.B, procs *procShare, poll time.Duration) {
 	c := newInventoryTest(b, Paths{Proc: filepath.Join(demo, "proc"), Sys: filepath.Join(demo, "sys"), Root: filepath.Join(demo, "root")}, demoConfig(b), procs)
+	if poll > 0 {
+		c.poll = poll
+	}
 	ch := make(chan prometheus.Metric, 1024)
 	b.ReportAllocs()
 	for b.Loop() {

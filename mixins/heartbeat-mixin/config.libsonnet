@@ -81,6 +81,22 @@
     snfGbudbUtilizationThreshold: 0.9,
     snfGbudbFor: '30m',
 
+    // Inventory: the published ClamAV databases this many versions ahead
+    // of the local ones (needs inventory.published_versions in the
+    // exporter's config).
+    signaturesVersionsBehindThreshold: 3,
+    signaturesBehindFor: '6h',
+    // Firewall rules at zero after having been loaded within the lookback.
+    firewallRulesLookback: '1d',
+    firewallRulesDroppedFor: '5m',
+    // On-access scanning configured but not running, or unconfigured.
+    onAccessLookback: '1d',
+    onAccessOffFor: '15m',
+    // Ports a gateway may listen on beyond loopback; any other listening
+    // well-known port alerts. SSH, SMTP, submission, SMTPS.
+    listenerAllowedPorts: [22, 25, 465, 587],
+    unexpectedListenerFor: '15m',
+
     // Rule groups.
     rulesInterval: '1m',
     dailyRulesInterval: '5m',

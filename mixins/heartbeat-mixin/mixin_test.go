@@ -225,6 +225,8 @@ func TestUnitTestsCatchChangedThresholds(t *testing.T) {
 		{`{ _config+:: { serviceRestartThreshold: 2 } }`, "services.yaml"},
 		{`{ _config+:: { fsSpaceAvailableWarningThreshold: 4 } }`, "filesystem.yaml"},
 		{`{ _config+:: { definitionsMaxAgeSeconds: 180000 } }`, "modules.yaml"},
+		{`{ _config+:: { signaturesVersionsBehindThreshold: 4 } }`, "inventory.yaml"},
+		{`{ _config+:: { listenerAllowedPorts: [22, 25, 445] } }`, "inventory.yaml"},
 	} {
 		files, err := Render(".", m.override)
 		if err != nil {

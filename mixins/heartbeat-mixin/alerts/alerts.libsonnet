@@ -2,4 +2,5 @@
 (import 'filesystem.libsonnet') +
 (import 'modules.libsonnet') +
 (import 'services.libsonnet') +
-(import 'mailflow.libsonnet')
+(import 'mailflow.libsonnet') +
+(import 'inventory.libsonnet')

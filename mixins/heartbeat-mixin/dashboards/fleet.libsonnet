@@ -20,6 +20,10 @@ local g = import 'lib.libsonnet';
     ['Core files', 'short', 'sum by (instance) (heartbeat_core_files{%s})' % sel, [[null, 'green'], [1, 'orange']]],
     ['Restarts 24h', 'short', 'sum by (instance) (increase(heartbeat_service_restarts_total{%s}[24h]))' % sel, [[null, 'green'], [c.serviceRestartThreshold + 1, 'orange']]],
     ['Services down', 'short', 'sum by (instance) (1 - heartbeat_service_up{%s})' % sel, [[null, 'green'], [1, 'red']]],
+    ['Apps running', 'short', 'count by (instance) (heartbeat_inventory_process_running{%s})' % sel, null],
+    ['Open ports', 'short', 'sum by (instance) (heartbeat_inventory_listening_sockets{%s, loopback="false"})' % sel, null],
+    ['Firewall rules', 'short', 'sum by (instance) (heartbeat_inventory_firewall_rules{%s})' % sel, [[null, 'red'], [1, 'green']]],
+    ['On-access', 'none', 'max by (instance) (heartbeat_inventory_onaccess_running{%s})' % sel, [[null, 'orange'], [1, 'green']]],
   ],
   // Versions are labels: one query per label set, its value column hidden.
   local versions = [
