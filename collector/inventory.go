@@ -111,8 +111,9 @@ func (c *inventoryCollector) Update(ctx context.Context, ch chan<- prometheus.Me
 	return errors.Join(errs...)
 }
 
+// invGauge sends a gauge; constMetric bounds every label value.
 func invGauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
-	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	ch <- constMetric(d, prometheus.GaugeValue, v, labels...)
 }
 
 func invBool(b bool) float64 {
