@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -60,13 +61,18 @@ func permissionOr(err error) error {
 // firewallRules: nftables through netlink when enabled; iptables-legacy
 // (x_tables) rules can only be read with getsockopt(IPT_SO_GET_ENTRIES),
 // CAP_NET_ADMIN and the kernel's struct layout, so for legacy only the
-// loaded tables are counted, which any user may read in /proc.
+// loaded tables are counted, from /proc (mode 0440 root on most kernels:
+// unknown, and left out, for an unprivileged exporter).
 func (c *inventoryCollector) firewallRules(ctx context.Context, ch chan<- prometheus.Metric) error {
 	var errs []error
 	legacy, found := 0, false
 	for _, name := range []string{"ip_tables_names", "ip6_tables_names"} {
 		b, err := invRead(filepath.Join(c.proc, "net", name), 1<<16)
-		if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrPermission):
+			// Mode 0440 root: unknown to an unprivileged exporter.
+			continue
+		case err != nil:
 			errs = append(errs, err)
 		}
 		if b != nil {

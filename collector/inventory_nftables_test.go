@@ -5,12 +5,14 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 
+	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
 
@@ -83,6 +85,13 @@ func TestNftablesWithoutCapNetAdmin(t *testing.T) {
 	n, err := nftablesRules(context.Background())
 	if !errors.Is(err, errNoPermission) {
 		t.Errorf("as uid %d: %d rules, err %v; want errNoPermission", os.Geteuid(), n, err)
+	}
+	// The collector on the real /proc: unknown, not a failure, even where
+	// /proc/net/ip_tables_names is root's alone.
+	c := newInventoryTest(t, Paths{Proc: "/proc"}, &config.Config{Inventory: config.InventoryConfig{Firewall: true}}, nil)
+	got, err := collectText(t, &adapter{c: c}, "heartbeat_inventory_firewall_readable", "heartbeat_inventory_firewall_rules")
+	if err != nil || !strings.Contains(got, "heartbeat_inventory_firewall_readable 0\n") || strings.Contains(got, "firewall_rules ") {
+		t.Errorf("as uid %d: err %v, output\n%s", os.Geteuid(), err, got)
 	}
 }
 
