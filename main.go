@@ -88,7 +88,7 @@ func run(args []string) int {
 		return 0
 	}
 	if f.configCheck {
-		return checkConfig(f.configFile, webConfigFile(f))
+		return checkConfig(f.configFile, webConfigFile(f), f.paths.Root)
 	}
 	logger, slogger := newLoggers(f.logLevel, f.logFormat)
 	_ = level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
@@ -217,17 +217,20 @@ func reloadOnHangup(ctx context.Context, exp *exporter, logger log.Logger) {
 
 // checkConfig validates the configuration and the web configuration
 // (when given), printing each one's result.
-func checkConfig(file, webFile string) int {
+func checkConfig(file, webFile, root string) int {
 	name := file
 	if name == "" {
 		name = config.DefaultName
 	}
 	code := 0
-	if _, err := config.Load(file); err != nil {
+	if cfg, err := config.Load(file); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		fmt.Fprintf(os.Stderr, "%s: configuration is NOT valid\n", name)
 		code = 1
 	} else {
+		for _, w := range missingPaths(cfg, root) {
+			fmt.Fprintf(os.Stderr, "%s: warning: %s\n", name, w)
+		}
 		fmt.Printf("%s: configuration is valid\n", name)
 	}
 	if webFile == "" {

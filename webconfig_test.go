@@ -65,3 +65,39 @@ func TestWebConfigChecked(t *testing.T) {
 		}
 	}
 }
+
+// --config.check warns, without failing, about logs, textfile folders and
+// quarantines missing on this host (under --path.rootfs), and only those.
+func TestConfigCheckWarnsMissingPaths(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "heartbeat.yml")
+	writeFile(t, cfg, `logs:
+  - path: /var/log/mail.log
+    presets: [postfix]
+  - path: /var/log/nothing-here/*.log
+    presets: [postfix]
+textfile:
+  directories: [/var/lib/heartbeat_exporter/textfile, /nowhere/textfile]
+quarantine:
+  - name: amavis
+    path: /var/lib/amavis/virusmails
+  - name: typo
+    path: /var/lib/amavis/virusmail
+`)
+	code, out := runBinary(t, "--config.check", "--config.file="+cfg, "--path.rootfs="+demoTree+"/root")
+	if code != 0 || !strings.Contains(out, "configuration is valid") {
+		t.Fatalf("exit %d, want 0 (warnings do not fail):\n%s", code, out)
+	}
+	for _, want := range []string{
+		"warning: logs[1].path: /var/log/nothing-here/*.log does not exist on this host",
+		"warning: textfile.directories[1]: /nowhere/textfile does not exist",
+		"warning: quarantine[1].path: /var/lib/amavis/virusmail does not exist",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "warning:"); n != 3 {
+		t.Errorf("%d warnings, want 3 (the demo tree has the others):\n%s", n, out)
+	}
+}

@@ -2,10 +2,12 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,28 +109,53 @@ func Parse(name string, data []byte) (*Config, error) {
 	cfg := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
+	var problems []Problem
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, newError(name, decodeProblems(err, idx))
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, newError(name, []Problem{syntaxProblem(err)})
+		}
+		// yaml decodes what it can around a type error: the rest is
+		// validated too, so that one error does not hide the others.
+		problems = decodeProblems(te, idx)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, &Error{File: name, Problems: []Problem{{Msg: "more than one YAML document; only one is allowed"}}}
 	}
 	cfg.applyDefaults()
-	if ferrs := cfg.validate(); len(ferrs) > 0 {
-		problems := make([]Problem, 0, min(len(ferrs), MaxProblems))
-		for _, fe := range ferrs[:min(len(ferrs), MaxProblems)] {
+	for _, fe := range cfg.validate() {
+		if !coveredBy(problems, fe.Path) {
 			problems = append(problems, Problem{Line: idx.lineOf(fe.Path), Path: fe.Path, Msg: fe.Msg})
 		}
-		e := newError(name, problems)
-		e.More += len(ferrs) - len(problems)
-		return nil, e
+	}
+	if len(problems) > 0 {
+		return nil, newError(name, problems)
 	}
 	return cfg, nil
 }
 
-// newError keeps the first MaxProblems problems and counts the rest.
+// coveredBy says whether a validation error on path follows from a decode
+// problem on it or on a field around it (a value that could not be
+// decoded is left empty, which validation would report again).
+func coveredBy(decoded []Problem, path string) bool {
+	for _, p := range decoded {
+		if p.Path != "" && (path == p.Path || strings.HasPrefix(path, p.Path+".") || strings.HasPrefix(path, p.Path+"[")) {
+			return true
+		}
+	}
+	return false
+}
+
+// newError sorts the problems by line (those of no line, defaults, last),
+// keeps the first MaxProblems and counts the rest.
 func newError(file string, problems []Problem) *Error {
+	slices.SortStableFunc(problems, func(a, b Problem) int {
+		if (a.Line == 0) != (b.Line == 0) {
+			return cmp.Compare(b.Line, a.Line) // the one with a line first
+		}
+		return cmp.Compare(a.Line, b.Line)
+	})
 	e := &Error{File: file, Problems: problems}
 	if len(problems) > MaxProblems {
 		e.Problems, e.More = problems[:MaxProblems], len(problems)-MaxProblems
@@ -198,11 +225,7 @@ func syntaxProblem(err error) Problem {
 
 // decodeProblems turns yaml's "line N: ..." strings into Problems that
 // name the field, which yaml itself does not do for type errors.
-func decodeProblems(err error, idx *nodeIndex) []Problem {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return []Problem{syntaxProblem(err)}
-	}
+func decodeProblems(te *yaml.TypeError, idx *nodeIndex) []Problem {
 	problems := make([]Problem, 0, len(te.Errors))
 	for _, s := range te.Errors {
 		m := lineMsgRE.FindStringSubmatch(s)
@@ -213,7 +236,7 @@ func decodeProblems(err error, idx *nodeIndex) []Problem {
 		line, _ := strconv.Atoi(m[1])
 		p := Problem{Line: line, Path: idx.keyAt(line, ""), Msg: m[2]}
 		if strings.HasPrefix(p.Msg, "cannot unmarshal") {
-			p.Msg = "wrong type: " + p.Msg
+			p.Msg = "wrong type: " + plainTypeError(p.Msg)
 		}
 		if f := unknownFieldRE.FindStringSubmatch(m[2]); f != nil {
 			p.Path = idx.keyAt(line, f[1])
@@ -291,4 +314,46 @@ func (idx *nodeIndex) lineOf(path string) int {
 		path = path[:cut]
 	}
 	return 0
+}
+
+var unmarshalRE = regexp.MustCompile("^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (\\S+)$")
+
+// plainTypeError says yaml's "cannot unmarshal !!str `x` into []string"
+// in the configuration's words: what was written and what is wanted,
+// without Go's type names.
+func plainTypeError(msg string) string {
+	m := unmarshalRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	got := map[string]string{"str": "a string", "int": "a number", "float": "a number", "bool": "true or false",
+		"seq": "a list", "map": "a mapping", "null": "nothing", "timestamp": "a date"}[m[1]]
+	if got == "" {
+		got = "a value"
+	}
+	if m[2] != "" {
+		got += " (" + m[2] + ")"
+	}
+	return "got " + got + ", want " + wantedType(m[3])
+}
+
+// wantedType names a Go type the way the configuration reference does.
+func wantedType(goType string) string {
+	switch {
+	case goType == "time.Duration":
+		return "a duration such as 10s"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "map["):
+		return "a mapping of names to values"
+	case goType == "string":
+		return "a string"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	}
+	return "a mapping of fields" // a section or list item (a Go struct)
 }

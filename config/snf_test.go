@@ -49,7 +49,7 @@ func TestSNFErrorsNameTheField(t *testing.T) {
 		{"snf:\n  - path: /a/x.xml\n    max_snapshot_bytes: 10B\n", `cfg.yml:3: snf[0].max_snapshot_bytes: must be between 1KiB and 1GiB`},
 		{"snf:\n  - path: /a/x.xml\n    max_snapshot_bytes: huge\n", `cfg.yml:3: snf[0].max_snapshot_bytes: invalid size "huge"`},
 		{"snf:\n  - path: /a/x.xml\n    histogram: 3\n", `cfg.yml:3: snf[0].histogram: unknown field "histogram"`},
-		{"snf:\n  path: /a/x.xml\n", `cfg.yml:2: snf.path: wrong type: cannot unmarshal !!map into []config.SNFSource`},
+		{"snf:\n  path: /a/x.xml\n", `cfg.yml:2: snf.path: wrong type: got a mapping, want a list`},
 	}
 	for _, c := range cases {
 		_, err := Parse("cfg.yml", []byte(c.yaml))
