@@ -177,17 +177,23 @@ func txtServer(t *testing.T, name, txt string) (string, *atomic.Int32) {
 	return pc.LocalAddr().String(), &queries
 }
 
-// The published versions come from the TXT record freshclam reads,
-// asked of a DNS server on loopback; the answer is cached between
-// scrapes. The demo has main 62, daily 27123, bytecode 283.
-func TestInventoryPublishedVersions(t *testing.T) {
-	addr, queries := txtServer(t, "current.cvd.clamav.net", "1.4.2:62:27130:1732957200:1:90:49192:336")
+// newPublishedTest is the demo's inventory asking the DNS server at addr.
+func newPublishedTest(t *testing.T, addr string) *inventoryCollector {
+	t.Helper()
 	cfg := demoConfig(t)
 	cfg.Inventory.PublishedVersions = config.PublishedVersionsConfig{
 		Enabled: true, Record: "current.cvd.clamav.net", Server: addr, DatabaseDir: "/var/lib/clamav",
 		Interval: time.Hour, Timeout: 2 * time.Second,
 	}
-	c := newInventoryTest(t, demoCopy(t), cfg, nil)
+	return newInventoryTest(t, demoCopy(t), cfg, nil)
+}
+
+// The published versions come from the TXT record freshclam reads,
+// asked of a DNS server on loopback; the answer is cached between
+// scrapes. The demo has main 62, daily 27123, bytecode 283.
+func TestInventoryPublishedVersions(t *testing.T) {
+	addr, queries := txtServer(t, "current.cvd.clamav.net", "1.4.2:62:27130:1732957200:1:90:49192:336")
+	c := newPublishedTest(t, addr)
 	for range 2 {
 		got, err := collectText(t, &adapter{c: c}, "heartbeat_module_database_versions_behind")
 		if err != nil {
@@ -207,12 +213,7 @@ func TestInventoryPublishedVersions(t *testing.T) {
 // A DNS answer that is not the expected record fails the collector.
 func TestInventoryPublishedVersionsBadAnswer(t *testing.T) {
 	addr, _ := txtServer(t, "current.cvd.clamav.net", "garbage")
-	cfg := demoConfig(t)
-	cfg.Inventory.PublishedVersions = config.PublishedVersionsConfig{
-		Enabled: true, Record: "current.cvd.clamav.net", Server: addr, DatabaseDir: "/var/lib/clamav",
-		Interval: time.Hour, Timeout: 2 * time.Second,
-	}
-	c := newInventoryTest(t, demoCopy(t), cfg, nil)
+	c := newPublishedTest(t, addr)
 	got, err := collectText(t, &adapter{c: c}, "heartbeat_module_database_versions_behind", "heartbeat_cpu_cores")
 	if err == nil || !strings.Contains(got, "heartbeat_cpu_cores") || strings.Contains(got, "versions_behind") {
 		t.Errorf("err %v, output\n%s", err, got)
