@@ -328,6 +328,9 @@ quarantine:
 		goroutines, fds = measure()
 		return goroutines <= idleGoroutines+3 && fds <= idleFDs+2
 	}, "goroutines and descriptors back to idle")
+	if strings.Contains(p.stderr.String(), "DATA RACE") {
+		t.Error("the race detector found a data race in the exporter (see its log)")
+	}
 	rss := processRSS(t, pid)
 	t.Logf("RSS %.1f MiB (limit %d), goroutines %d (idle %d), descriptors %d (idle %d)",
 		float64(rss)/(1<<20), soakRSSLimit()>>20, goroutines, idleGoroutines, fds, idleFDs)
