@@ -31,7 +31,7 @@ build:
 # detector.
 test: lint
 	./scripts/test-tools.sh
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 lint: fmt-check vet staticcheck
 
