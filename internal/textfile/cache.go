@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,6 +37,10 @@ type Options struct {
 	// folders, so a planted link cannot serve /proc or a secret as
 	// metrics.
 	FollowSymlinksOutside bool
+	// MaxSeries caps the series served from all files together (see
+	// Series); a file that would pass it is refused whole, files being
+	// taken in scan order. <= 0 means no cap.
+	MaxSeries int
 }
 
 // Cache keeps every file's parsed families, keyed by the file's identity
@@ -109,7 +114,9 @@ type entry struct {
 	key      fileKey
 	mtime    time.Time
 	families []*dto.MetricFamily // nil when err is set
+	series   int                 // Series(families)
 	err      error               // the file as a whole was refused
+	capErr   error               // refused by the last merge: over MaxSeries
 	problems []error             // families dropped by the last merge
 }
 
@@ -187,9 +194,15 @@ func (c *Cache) Scan(dirs []Dir) *Snapshot {
 		c.stats.Merges++
 		srcs := make([]Source, 0, len(order))
 		parsed := make([]*entry, 0, len(order))
+		total := 0
 		for _, e := range order {
-			e.problems = nil
+			e.problems, e.capErr = nil, nil
+			if e.families != nil && c.opts.MaxSeries > 0 && total+e.series > c.opts.MaxSeries {
+				e.capErr = fmt.Errorf("%d series would take the textfiles past textfile.max_series (%d; %d served from the files before it); not served", e.series, c.opts.MaxSeries, total)
+				continue
+			}
 			if e.families != nil {
+				total += e.series
 				srcs = append(srcs, Source{Path: e.path, Families: e.families})
 				parsed = append(parsed, e)
 			}
@@ -214,6 +227,10 @@ func (c *Cache) Scan(dirs []Dir) *Snapshot {
 
 func (e *entry) status() FileStatus {
 	st := FileStatus{Path: e.path, Err: e.err}
+	if e.capErr != nil {
+		st.Err = e.capErr
+		return st
+	}
 	if e.families != nil {
 		st.Served, st.MTime = true, e.mtime
 		st.Err = joinErrors(e.problems)
@@ -279,6 +296,7 @@ func (c *Cache) refresh(e *entry, path string) (present, changed bool) {
 	families, err := c.read(f, st)
 	changed = !e.known || errString(err) != errString(e.err) || families != nil || e.families != nil
 	e.known, e.key, e.mtime, e.families, e.err = true, key, st.ModTime(), families, err
+	e.series = Series(families)
 	return true, changed
 }
 
@@ -363,6 +381,34 @@ func readAll(r io.Reader, size int64) ([]byte, error) {
 			return buf, err
 		}
 	}
+}
+
+// Series counts the series families expose, as max_series counts them: a
+// sample line each, so a histogram counts its buckets plus _sum and
+// _count, a summary its quantiles plus _sum and _count.
+func Series(families []*dto.MetricFamily) int {
+	n := 0
+	for _, mf := range families {
+		for _, m := range mf.Metric {
+			switch {
+			case m.Histogram != nil:
+				n += len(m.Histogram.Bucket) + 2
+				if !hasInfBucket(m.Histogram) {
+					n++ // the +Inf bucket the exposition adds
+				}
+			case m.Summary != nil:
+				n += len(m.Summary.Quantile) + 2
+			default:
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func hasInfBucket(h *dto.Histogram) bool {
+	b := h.Bucket
+	return len(b) > 0 && math.IsInf(b[len(b)-1].GetUpperBound(), 1)
 }
 
 // fail records that the file could not be opened or examined; it is tried

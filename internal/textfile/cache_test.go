@@ -299,3 +299,32 @@ func TestCacheSnapshotsImmutable(t *testing.T) {
 		t.Errorf("merged: %s %q", got, s2.Families[0].GetHelp())
 	}
 }
+
+// textfile.max_series: files are taken in order; one that would pass the
+// cap is refused whole, the next that fits is still served, and freeing
+// room serves the refused file again.
+func TestCacheMaxSeries(t *testing.T) {
+	dir := t.TempDir()
+	writeAtomic(t, filepath.Join(dir, "a.prom"), "a{x=\"1\"} 1\na{x=\"2\"} 2\n")
+	// A histogram of two buckets (+Inf added) with _sum and _count: 5.
+	writeAtomic(t, filepath.Join(dir, "b.prom"), "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"2\"} 2\nh_sum 3\nh_count 2\n")
+	writeAtomic(t, filepath.Join(dir, "c.prom"), "c 1\n")
+	c := NewCache(Options{MaxSeries: 6})
+	s := c.Scan(oneDir(dir))
+	if got := values(t, s); got != "a{x=\"1\"}=1 a{x=\"2\"}=2 c=1" {
+		t.Errorf("served %s", got)
+	}
+	var refused []string
+	for _, f := range s.Files {
+		if !f.Served {
+			refused = append(refused, filepath.Base(f.Path)+": "+errString(f.Err))
+		}
+	}
+	if len(refused) != 1 || !strings.HasPrefix(refused[0], "b.prom: 5 series would take the textfiles past textfile.max_series (6; 2 served") {
+		t.Errorf("refused %q", refused)
+	}
+	writeAtomic(t, filepath.Join(dir, "a.prom"), "")
+	if s := c.Scan(oneDir(dir)); s.Failed() || len(s.Families) != 2 {
+		t.Errorf("room freed, b.prom still refused: %d families, %+v", len(s.Families), s.Files)
+	}
+}
