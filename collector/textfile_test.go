@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -68,7 +69,7 @@ func newTextfileTest(t testing.TB, root string, dirs []string, maxSize config.By
 		Config:   cfg,
 		Paths:    Paths{Root: root},
 		Reserved: reserved,
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestTextfileFlagDirectories(t *testing.T) {
 		t.Helper()
 		c, err := newTextfileCollector(Deps{Logger: log.NewNopLogger(),
 			Config: &config.Config{Textfile: config.TextfileConfig{Directories: dirs}},
-			Paths:  Paths{Root: root, Textfile: flagDirs}})
+			Paths:  Paths{Root: root, Textfile: flagDirs}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -399,5 +400,52 @@ func TestTextfileScrapeFormats(t *testing.T) {
 		if n != len(mfs) {
 			t.Errorf("%s: decoded %d families, want %d", format, n, len(mfs))
 		}
+	}
+}
+
+// A reload with the same folders and limits keeps the parsed files (no
+// file is parsed again); a changed limit starts afresh.
+func TestTextfileCacheKeptAcrossReload(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 3 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%d.prom", i)), []byte(fmt.Sprintf("m%d 1\n", i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deps := func(maxSeries int) Deps {
+		return Deps{Logger: log.NewNopLogger(), Paths: Paths{Root: "/"}, Reserved: map[string]bool{"go_goroutines": true},
+			Config: &config.Config{Textfile: config.TextfileConfig{Directories: []string{dir}, MaxSeries: maxSeries}}}
+	}
+	factory := registry["textfile"].factory // as NewSet calls it on reload
+	first, err := factory(deps(100), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tfScrape(t, first)
+	parses := first.(*textfileCollector).cache.Stats().Parses
+	if parses != 3 {
+		t.Fatalf("first scrape parsed %d files", parses)
+	}
+	second, err := factory(deps(100), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := tfScrape(t, second)
+	if got := second.(*textfileCollector).cache.Stats().Parses; got != 3 {
+		t.Errorf("after a reload with the same config: %d parses, want still 3", got)
+	}
+	if !strings.Contains(out, "m2 1") {
+		t.Errorf("kept cache serves nothing:\n%s", out)
+	}
+	third, err := factory(deps(2), second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tfScrape(t, third)
+	if got := third.(*textfileCollector).cache.Stats().Parses; got != 3 {
+		t.Errorf("a changed max_series: %d parses in the new cache, want 3", got)
+	}
+	if third.(*textfileCollector).cache == second.(*textfileCollector).cache {
+		t.Error("a changed max_series kept the old cache")
 	}
 }
