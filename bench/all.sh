@@ -24,13 +24,13 @@ run() {
     echo "   failed: see $OUT/$name.txt" >&2
   fi
 }
-run scrape bench/scrape-vs-node-exporter.sh 200
-run textfile bench/textfile-vs-node-exporter.sh 10 100000
-run services bench/services-vs-process-exporter.sh 200 10 100
-run logs-mtail bench/logs-vs-mtail.sh 128 3
-run logs-other bench/logs-other.sh 128 3
-run quarantine-du bench/quarantine-vs-du.sh 200000 3
-run quarantine-shapes bench/quarantine-shapes.sh 200000 3
+run scrape bench/scrape-vs-node-exporter.sh 100
+run textfile bench/textfile-vs-node-exporter.sh 5 100000
+run services bench/services-vs-process-exporter.sh 200 5 50
+run logs-mtail bench/logs-vs-mtail.sh 32 3
+run logs-other bench/logs-other.sh 64 3
+run quarantine-du bench/quarantine-vs-du.sh 50000 3
+run quarantine-shapes bench/quarantine-shapes.sh 50000 3
 
 printf '\n'
 {

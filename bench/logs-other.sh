@@ -38,8 +38,8 @@ RULES=(-rule 'dccproc: error' -rule 'status=bounced' -rule 'lost connection afte
 # exporter_seconds LOG LINES STATE: seconds from the exporter's start until
 # it has counted every line of LOG.
 exporter_seconds() {
-  local log=$1 lines=$2 state=$3 port t0 n
-  port=$(free_port)
+  local log=$1 lines=$2 state=$3 addr t0 n
+  addr=$(free_addr)
   cat >"$DATA/hb.yml" <<YML
 logs:
   - path: $log
@@ -48,11 +48,11 @@ logs:
 YML
   rm -rf "$DATA/state" && mkdir -p "$DATA/state"
   t0=$(date +%s.%N)
-  "$OUT/heartbeat_exporter" --web.listen-address=127.0.0.1:$port --config.file="$DATA/hb.yml" \
+  "$OUT/heartbeat_exporter" --web.listen-address=$addr --config.file="$DATA/hb.yml" \
     --state.dir="$state" --web.disable-exporter-metrics --log.level=error &
   pid=$!
   while :; do
-    n=$(curl -s "http://127.0.0.1:$port/metrics?collect[]=logs" 2>/dev/null | awk '/^heartbeat_log_lines_total/ {print $2}')
+    n=$(curl -s "http://$addr/metrics?collect[]=logs" 2>/dev/null | awk '/^heartbeat_log_lines_total/ {print $2}')
     [ "${n:-0}" = "$lines" ] && break
     sleep 0.01
   done

@@ -48,6 +48,11 @@ func quarantineWorkers() int {
 	return min(16, max(1, runtime.GOMAXPROCS(0)-1))
 }
 
+// quarantineFullEvery is how often a scan reads every folder, not only
+// those that changed: the safety net for a message rewritten in place,
+// which changes no folder.
+const quarantineFullEvery = time.Hour
+
 // quarantineScanner rescans one quarantine folder in the background; a
 // scrape only reads its last result.
 type quarantineScanner struct {
@@ -55,7 +60,8 @@ type quarantineScanner struct {
 	dir    string // where this process reads it (rootfs applied)
 	opt    quarantine.Options
 	logger log.Logger
-	zeros  []string // categories reported even when empty (a preset's)
+	zeros  []string          // categories reported even when empty (a preset's)
+	index  *quarantine.Index // what the scans know of its folders; the scan loop's
 
 	key    string             // what a reload compares: the same key keeps the scanner
 	cancel context.CancelFunc // nil until started
@@ -174,11 +180,14 @@ func (c *quarantineCollector) TakeOver() {
 
 // inherit takes a stopped scanner's error count and last result (served
 // until the first scan of s ends, so a reload does not bring "pending"
-// back).
+// back), and its index of the folders when it counted them the same way.
 func (s *quarantineScanner) inherit(old *quarantineScanner) {
 	old.mu.Lock()
 	defer old.mu.Unlock()
 	s.errsTotal, s.last, s.absent, s.lastErr, s.logged = old.errsTotal, old.last, old.absent, old.lastErr, old.logged
+	if old.dir == s.dir && old.cfg.Classify == s.cfg.Classify && old.cfg.MaxCategories == s.cfg.MaxCategories {
+		s.index = old.index
+	}
 }
 
 // start runs the scan loop in the background.
@@ -219,7 +228,10 @@ func (s *quarantineScanner) loop(ctx context.Context) {
 var reniceLogged sync.Once
 
 func (s *quarantineScanner) scan(ctx context.Context) {
-	res, err := quarantine.Scan(ctx, s.dir, s.opt)
+	if s.index == nil {
+		s.index = &quarantine.Index{FullEvery: quarantineFullEvery}
+	}
+	res, err := s.index.Scan(ctx, s.dir, s.opt)
 	if rerr := walk.ReniceError(); rerr != nil {
 		reniceLogged.Do(func() {
 			_ = level.Warn(s.logger).Log("msg", "cannot lower the quarantine walk's priority; scans compete with scrapes for the CPU (under systemd, SystemCallFilter= must allow setpriority)", "err", rerr)

@@ -12,6 +12,7 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/quarantine"
 )
 
 // qtTree writes files (host path -> size) under a new root.
@@ -242,4 +243,21 @@ func TestQuarantineDemoGolden(t *testing.T) {
 	}
 	defer c.(Closer).Close()
 	tfGolden(t, filepath.Join("fixtures", "quarantine", "demo.out"), waitScanned(t, c))
+}
+
+// A reload that keeps a quarantine's folder and classification keeps the
+// folder index (the next scan re-reads only what changed); one that
+// classifies differently starts a new index.
+func TestQuarantineReloadKeepsFolderIndex(t *testing.T) {
+	old := &quarantineScanner{dir: "/q", cfg: config.QuarantineConfig{Classify: "amavis"}, index: &quarantine.Index{}}
+	same := &quarantineScanner{dir: "/q", cfg: config.QuarantineConfig{Classify: "amavis"}}
+	same.inherit(old)
+	if same.index != old.index {
+		t.Error("same folder and classification: the index was not kept")
+	}
+	other := &quarantineScanner{dir: "/q", cfg: config.QuarantineConfig{Classify: `^(?P<category>[a-z]+)-`}}
+	other.inherit(old)
+	if other.index != nil {
+		t.Error("another classification: the old index was kept")
+	}
 }

@@ -86,6 +86,8 @@ type Result struct {
 	Finished   time.Time
 	Duration   time.Duration
 	Walk       walk.Result // folders read, errors
+	Reread     int         // folders whose files were read (the others were unchanged)
+	Full       bool        // every folder was read
 }
 
 // Options tune a scan.
@@ -95,16 +97,17 @@ type Options struct {
 	Workers       int
 }
 
-// maxPerWorker bounds the categories a goroutine keeps before folding
-// new ones into Other, so a regex that yields the whole file name cannot
+// maxPerWorker bounds the categories kept for one folder before new
+// ones fold into Other, so a regex that yields the whole file name cannot
 // grow memory with the quarantine.
 const maxPerWorker = 1000
 
-// tally is one goroutine's share of a scan.
+// tally is the files of the folder one goroutine is reading.
 type tally struct {
 	cats   map[string]*Counts
 	disk   int64
 	oldest int64 // unix nanoseconds, 0 for none
+	readAt int64 // when the folder was opened, unix nanoseconds
 }
 
 func (t *tally) add(cat string, st *unix.Stat_t) {
@@ -131,51 +134,9 @@ func (t *tally) add(cat string, st *unix.Stat_t) {
 	}
 }
 
-// Scan walks root once. Its error is that of root itself (absent,
-// unreadable) or of ctx; unreadable subfolders are counted in
-// Result.Walk and the scan goes on.
+// Scan walks root once, reading every folder.
 func Scan(ctx context.Context, root string, opt Options) (*Result, error) {
-	if opt.Workers < 1 {
-		opt.Workers = 1
-	}
-	tallies := make([]tally, opt.Workers)
-	for i := range tallies {
-		tallies[i].cats = map[string]*Counts{}
-	}
-	begin := time.Now()
-	wr, err := walk.Walk(ctx, root, opt.Workers, func(worker int, _, name string, st *unix.Stat_t) {
-		cat := ""
-		if opt.Classify != nil {
-			cat = opt.Classify(name)
-		}
-		if cat == "" {
-			cat = Unclassified
-		}
-		tallies[worker].add(cat, st)
-	})
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{Categories: map[string]Counts{}, Walk: wr, Finished: time.Now()}
-	res.Duration = res.Finished.Sub(begin)
-	var oldest int64
-	for _, t := range tallies {
-		for cat, c := range t.cats {
-			sum := res.Categories[cat]
-			sum.Messages += c.Messages
-			sum.Bytes += c.Bytes
-			res.Categories[cat] = sum
-		}
-		res.DiskBytes += t.disk
-		if t.oldest != 0 && (oldest == 0 || t.oldest < oldest) {
-			oldest = t.oldest
-		}
-	}
-	if oldest != 0 {
-		res.Oldest = time.Unix(0, oldest)
-	}
-	res.Categories = capCategories(res.Categories, opt.MaxCategories)
-	return res, nil
+	return (&Index{}).Scan(ctx, root, opt)
 }
 
 // capCategories keeps the max biggest categories (by messages, then

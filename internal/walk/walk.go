@@ -33,10 +33,28 @@ type Result struct {
 
 const keepErrors = 5
 
+// Dirs lets a caller that remembers folders from an earlier walk skip
+// reading those that did not change. Both methods are called from several
+// goroutines at once, for different folders.
+type Dirs interface {
+	// Enter is called with a folder's fstat before its entries are read.
+	// When it returns known, the folder's files are not visited and
+	// subdirs (what Done was given for it) are walked instead.
+	Enter(worker int, dir string, st *unix.Stat_t) (known bool, subdirs []string)
+	// Done is called after a folder Enter did not know was read: its
+	// subfolders and how many of its entries could not be read.
+	Done(worker int, dir string, st *unix.Stat_t, subdirs []string, errs int)
+}
+
 // Walk visits the regular files under root with the given number of
 // goroutines. It returns an error only when root itself cannot be read
 // (fs.ErrNotExist when it is absent) or ctx ends the walk.
 func Walk(ctx context.Context, root string, workers int, visit Visit) (Result, error) {
+	return WalkDirs(ctx, root, workers, visit, nil)
+}
+
+// WalkDirs is Walk, asking dirs (when not nil) before reading each folder.
+func WalkDirs(ctx context.Context, root string, workers int, visit Visit, dirs Dirs) (Result, error) {
 	if workers < 1 {
 		workers = 1
 	}
@@ -52,7 +70,7 @@ func Walk(ctx context.Context, root string, workers int, visit Visit) (Result, e
 		return Result{}, &fs.PathError{Op: "open", Path: root, Err: err}
 	}
 	_ = unix.Close(fd)
-	w := &walker{ctx: ctx, visit: visit, todo: []string{root}, bufs: make([][]byte, workers)}
+	w := &walker{ctx: ctx, visit: visit, dirs: dirs, todo: []string{root}, bufs: make([][]byte, workers)}
 	for i := range w.bufs {
 		w.bufs[i] = make([]byte, bufSize)
 	}
@@ -101,6 +119,7 @@ func ReniceError() error {
 type walker struct {
 	ctx   context.Context
 	visit Visit
+	dirs  Dirs     // may be nil
 	bufs  [][]byte // one getdents buffer per worker
 
 	mu   sync.Mutex
@@ -167,6 +186,26 @@ func (w *walker) readDir(id int, dir string) (subdirs []string, errs []error) {
 		return nil, []error{&fs.PathError{Op: "open", Path: dir, Err: err}}
 	}
 	defer unix.Close(fd)
+	if w.dirs == nil {
+		return w.readEntries(id, fd, dir)
+	}
+	var dst unix.Stat_t
+	if err := unix.Fstat(fd, &dst); err != nil {
+		return nil, []error{&fs.PathError{Op: "stat", Path: dir, Err: err}}
+	}
+	if known, subdirs := w.dirs.Enter(id, dir, &dst); known {
+		return subdirs, nil
+	}
+	subdirs, errs = w.readEntries(id, fd, dir)
+	if w.ctx.Err() == nil {
+		w.dirs.Done(id, dir, &dst, subdirs, len(errs))
+	}
+	return subdirs, errs
+}
+
+// readEntries visits the files of the open folder fd and returns its
+// subfolders.
+func (w *walker) readEntries(id, fd int, dir string) (subdirs []string, errs []error) {
 	buf := w.bufs[id]
 	var st unix.Stat_t
 	for {

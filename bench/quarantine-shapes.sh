@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Quarantine scans on four shapes of an amavis-style quarantine of FILES
+# small files (sizes 0-699 bytes): one folder (flat), 16 and 100 folders,
+# and ten levels of two subfolders (1,024 leaf folders). Per shape, in one
+# run: a full scan (bench/quarantinescan, the collector's code and worker
+# count) against `du -s --apparent-size` (hyperfine medians, warm cache);
+# then the collector's rescan of the unchanged quarantine through its
+# index (median of 5) and the RSS the index added. The tree is written under
+# $BENCH_DIR (default /tmp: a disk file system; on tmpfs du is several
+# times slower than on ext4, which flatters us) and removed at the end.
+#
+# Needs: hyperfine, jq, du.
+# Usage: bench/quarantine-shapes.sh [FILES] [RUNS] [SHAPES]   (defaults 200000 5 "flat 16x 100x deep")
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+FILES=${1:-200000}
+RUNS=${2:-5}
+SHAPES=${3:-flat 16x 100x deep}
+OUT=bench/out/quarantine-shapes
+mkdir -p "$OUT"
+for c in hyperfine jq du; do
+  command -v "$c" >/dev/null || { echo "missing $c" >&2; exit 1; }
+done
+BASE=${BENCH_DIR:-/tmp}
+DATA=$(mktemp -d "$BASE/hb-quarantine-shapes.XXXXXX")
+trap 'rm -rf "$DATA" "$DATA".*' EXIT
+go build -o "$OUT/quarantinescan" ./bench/quarantinescan
+for shape in $SHAPES; do
+  q=$DATA/$shape
+  "$OUT/quarantinescan" -gen "$FILES" -shape "$shape" "$q"
+  echo "== $shape: $("$OUT/quarantinescan" "$q")"
+  hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/$shape.json" \
+    -n ours "$OUT/quarantinescan $q" -n du "du -s --apparent-size $q" >"$OUT/$shape-hyperfine.txt"
+  result "quarantine $FILES files $shape: full scan" "$(hyperfine_median "$OUT/$shape.json" ours)" \
+    "$(hyperfine_median "$OUT/$shape.json" du)" 1.0
+  read -r _ _ _ rescan _ folders _ rss < <("$OUT/quarantinescan" -rescan 5 "$q")
+  result_max "quarantine $FILES files $shape: unchanged rescan ($folders folders)" "$(awk -v s="$rescan" 'BEGIN {print s * 1000}')" 50 ms
+  result_max "quarantine $FILES files $shape: RSS the index adds" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')" 32 MiB
+  rm -rf "$q" "$q.generated"
+done
+echo "(tree on $BASE ($(df --output=fstype "$BASE" | tail -1)); machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); details in $OUT/)"

@@ -1,0 +1,137 @@
+package quarantine
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// recount is the quarantine under root counted by a plain
+// filepath.WalkDir and lstat, not by the code under test.
+func recount(t *testing.T, root string) *Result {
+	t.Helper()
+	res := &Result{Categories: map[string]Counts{}}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		cat := classify(Amavis, d.Name())
+		c := res.Categories[cat]
+		c.Messages++
+		c.Bytes += info.Size()
+		res.Categories[cat] = c
+		res.DiskBytes += info.Sys().(*syscall.Stat_t).Blocks * 512
+		if res.Oldest.IsZero() || info.ModTime().Before(res.Oldest) {
+			res.Oldest = info.ModTime()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func sameCounts(a, b *Result) bool {
+	return maps.Equal(a.Categories, b.Categories) && a.DiskBytes == b.DiskBytes && a.Oldest.Equal(b.Oldest)
+}
+
+func writeFile(t *testing.T, path string, size int) {
+	t.Helper()
+	if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Every incremental scan, after each kind of change, equals a full
+// recount, and re-reads only the folders that changed.
+func TestIndexRescanExact(t *testing.T) {
+	old := racyWindow
+	racyWindow = 20 * time.Millisecond // above the kernel's timestamp tick
+	t.Cleanup(func() { racyWindow = old })
+	root := t.TempDir()
+	kinds := []string{"spam-%d.gz", "virus-%d", "banned-%d", "badh-%d", "junk-%d"}
+	dirs := []string{"a", "b", "c", "d/e", "d/e/f", "d/g"}
+	for i, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for j := range 40 {
+			writeFile(t, filepath.Join(root, d, fmt.Sprintf(kinds[j%len(kinds)], i*100+j)), i*300+j*7)
+		}
+	}
+	ix := &Index{FullEvery: time.Hour}
+	opt := Options{Classify: Amavis, Workers: 2}
+	scan := func(step string, wantReread int) {
+		t.Helper()
+		time.Sleep(2 * racyWindow) // the changes are settled, the rest can be trusted
+		got, err := ix.Scan(context.Background(), root, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := recount(t, root); !sameCounts(got, want) {
+			t.Fatalf("%s: scan %+v %d %v, recount %+v %d %v", step, got.Categories, got.DiskBytes, got.Oldest,
+				want.Categories, want.DiskBytes, want.Oldest)
+		}
+		if got.Reread != wantReread {
+			t.Errorf("%s: %d folders re-read, want %d", step, got.Reread, wantReread)
+		}
+	}
+	scan("first", len(dirs)+2) // with the root and d
+	scan("unchanged", 0)
+	writeFile(t, filepath.Join(root, "a", "spam-new.gz"), 5000)
+	writeFile(t, filepath.Join(root, "a", "virus-new"), 10)
+	scan("added", 1)
+	if err := os.Remove(filepath.Join(root, "b", "virus-101")); err != nil {
+		t.Fatal(err)
+	}
+	scan("deleted", 1)
+	// replaced in place: a new file renamed over an old name, as writers
+	// that never leave a half-written file do
+	writeFile(t, filepath.Join(root, "c", ".tmp"), 70000)
+	if err := os.Rename(filepath.Join(root, "c", ".tmp"), filepath.Join(root, "c", "spam-200.gz")); err != nil {
+		t.Fatal(err)
+	}
+	scan("replaced", 1)
+	if err := os.Rename(filepath.Join(root, "d", "e"), filepath.Join(root, "a", "moved")); err != nil {
+		t.Fatal(err)
+	}
+	scan("folder moved", 4) // a and d changed; a/moved and a/moved/f are new paths
+	if err := os.RemoveAll(filepath.Join(root, "a", "moved")); err != nil {
+		t.Fatal(err)
+	}
+	scan("folder removed", 1)
+	// A file rewritten in place changes no folder: only a full scan sees
+	// it, and FullEvery 0 makes every scan one.
+	ix.FullEvery = 0
+	got, err := ix.Scan(context.Background(), root, opt)
+	if err != nil || !got.Full || got.Reread != 6 { // the root, a, b, c, d, d/g
+		t.Errorf("FullEvery 0: full %v, %d re-read, err %v", got.Full, got.Reread, err)
+	}
+}
+
+// A scan that fails forgets what it knew: the next one reads everything.
+func TestIndexForgetsAfterError(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "spam-1"), 10)
+	ix := &Index{FullEvery: time.Hour}
+	if _, err := ix.Scan(context.Background(), root, Options{Classify: Amavis}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ix.Scan(context.Background(), filepath.Join(root, "absent"), Options{}); err == nil {
+		t.Fatal("no error for an absent root")
+	}
+	if ix.dirs != nil {
+		t.Errorf("index kept %d folders after a failed scan", len(ix.dirs))
+	}
+}
