@@ -28,7 +28,8 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # The README's test command: tools, lint, then every test with the race
-# detector.
+# detector. -timeout 20m: the root package holds TestRealStack (3-4 min,
+# and it may wait for the packaging test, which takes the same lock).
 test: lint
 	./scripts/test-tools.sh
 	$(GO) test -race -count=1 -timeout 20m ./...

@@ -9,6 +9,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -489,8 +490,16 @@ func listening(port int) bool {
 
 // queued returns how many messages postfix still holds, and how many of
 // them are in the deferred queue.
+// A postqueue that does not answer in 10 s (seen once on a machine at
+// load 30) counts as not settled yet.
 func (s *stack) queued() (all, deferred int) {
-	out, err := exec.Command("postqueue", "-c", s.postfixConf, "-j").Output()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "postqueue", "-c", s.postfixConf, "-j").Output()
+	if ctx.Err() != nil {
+		s.t.Logf("postqueue -j did not answer in 10 s")
+		return -1, -1
+	}
 	if err != nil {
 		s.t.Fatalf("postqueue -j: %v", err)
 	}

@@ -509,7 +509,7 @@ func (s *stack) expectVersions(exp *process) {
 	// Every package the product module lists is reported at the version
 	// dpkg has; and the list names what runs on this gateway.
 	var missing []string
-	for _, pkg := range []string{"amavisd-new", "clamav", "spamassassin", "postfix", "clamav-daemon", "clamav-freshclam", "spamd"} {
+	for _, pkg := range []string{"clamav-daemon", "clamav-freshclam", "spamassassin", "spamd", "amavisd-new", "postfix"} {
 		out, err := exec.Command("dpkg-query", "-W", "-f=${Version}", pkg).Output()
 		if err != nil {
 			s.t.Fatalf("dpkg-query %s: %v", pkg, err)
@@ -518,6 +518,9 @@ func (s *stack) expectVersions(exp *process) {
 		if sampleValue(m, series) != 1 {
 			missing = append(missing, series)
 		}
+	}
+	if n := strings.Count(m, "\nheartbeat_module_package_info{module=\"product\","); n != 6 {
+		missing = append(missing, fmt.Sprintf("%d product packages served, want the 6 that run", n))
 	}
 	s.expect(7, missing, "dpkg versions not served")
 	// SpamAssassin's engine version without sa-update (item 7).
