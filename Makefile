@@ -20,7 +20,7 @@ DEMO_ADDR ?= 127.0.0.1:10734
 FUZZTIME  ?= 15s
 GOFILES    = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*')
 
-.PHONY: all build test lint fmt-check vet staticcheck demo fuzz bench bench-all bench-textfile bench-quarantine bench-services mixin mixin-check bench-rules package release clean
+.PHONY: all build test lint fmt-check vet staticcheck demo fuzz bench bench-all bench-textfile bench-quarantine bench-services mixin mixin-check bench-rules package release clean crossbuild
 
 all: build
 
@@ -35,6 +35,13 @@ test: lint
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 lint: fmt-check vet staticcheck
+
+# The Linux architectures the release builds besides amd64 (.promu.yml);
+# the exporter is Linux only (docs/architecture.md).
+crossbuild:
+	GOARCH=arm64 $(GO) build ./...
+	GOARCH=386 $(GO) build ./...
+	GOARCH=arm GOARM=7 $(GO) build ./...
 
 fmt-check:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
