@@ -62,7 +62,7 @@ func newFilesystemCollector(d Deps, prev *filesystemCollector) (Collector, error
 		paths:   cfg.FilesystemPaths(),
 		timeout: timeout,
 		proc:    d.Paths.Proc,
-		root:    d.Paths.Root,
+		root:    d.rootfs(),
 		checker: keepChecker(prev),
 	}, nil
 }

@@ -84,10 +84,7 @@ func newLogsCollector(d Deps, prev *logsCollector) (Collector, error) {
 	if cfg == nil || len(cfg.Logs) == 0 {
 		return &logsCollector{prev: prev}, nil
 	}
-	root := d.Paths.Root
-	if root == "" {
-		root = "/"
-	}
+	root := d.rootfs()
 	store := openStateStore(d.Logger, d.Paths.State)
 	c := &logsCollector{prev: prev}
 	for _, lc := range cfg.Logs {
