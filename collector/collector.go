@@ -383,13 +383,13 @@ func (s *Scrape) finish(r result, ch chan<- prometheus.Metric) {
 	success := 1.0
 	switch {
 	case r.err == nil:
-		errorLog.clear(s.logger, r.name)
+		collectorErrors.clear(s.logger, r.name)
 	case errors.Is(r.err, ErrNoData):
 		_ = level.Debug(s.logger).Log("msg", "collector returned no data", "collector", r.name)
-		errorLog.clear(s.logger, r.name)
+		collectorErrors.clear(s.logger, r.name)
 	default:
 		success = 0
-		errorLog.report(s.logger, r.name, r.err)
+		collectorErrors.report(s.logger, r.name, r.err)
 	}
 	ch <- constMetric(scrapeDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), r.name)
 	ch <- constMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, r.name)
@@ -451,32 +451,38 @@ func safeUpdateFamilies(ctx context.Context, c FamilyCollector, ch chan<- promet
 	return c.UpdateFamilies(ctx, ch)
 }
 
-// errorLog logs a collector's error once per change, so a source that
-// stays broken does not flood the log at every scrape.
-var errorLog = &changeLog{last: map[string]string{}}
+// collectorErrors logs a collector's error once per change, so a source
+// that stays broken does not flood the log at every scrape.
+var collectorErrors = &changeLog{last: map[string]*errorLog{}}
 
+// changeLog is an errorLog per collector, for scrapes that run in parallel.
 type changeLog struct {
 	mu   sync.Mutex
-	last map[string]string
+	last map[string]*errorLog // failing collectors only
 }
 
 func (l *changeLog) report(logger log.Logger, name string, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	msg := err.Error()
-	if l.last[name] == msg {
-		_ = level.Debug(logger).Log("msg", "collector still failing", "collector", name, "err", msg)
+	e := l.last[name]
+	if e == nil {
+		e = &errorLog{}
+	}
+	if report, _ := e.Observe(err); !report {
+		_ = level.Debug(logger).Log("msg", "collector still failing", "collector", name, "err", err.Error())
 		return
 	}
-	l.last[name] = msg
-	_ = level.Error(logger).Log("msg", "collector failed", "collector", name, "err", msg)
+	l.last[name] = e
+	_ = level.Error(logger).Log("msg", "collector failed", "collector", name, "err", err.Error())
 }
 
 func (l *changeLog) clear(logger log.Logger, name string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, failing := l.last[name]; failing {
+	if e := l.last[name]; e != nil {
 		delete(l.last, name)
-		_ = level.Info(logger).Log("msg", "collector recovered", "collector", name)
+		if _, recovered := e.Observe(nil); recovered {
+			_ = level.Info(logger).Log("msg", "collector recovered", "collector", name)
+		}
 	}
 }

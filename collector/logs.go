@@ -468,13 +468,13 @@ type logSource struct {
 	stats     pendingCounts
 	lastRead  time.Time
 	seen      bool
-	err       string
+	err       errorLog
 	// saveFailures counts failed saves; heldBack is what pending held
 	// at the last one (0 once a save succeeds); saveErr is the last
 	// failure's message, logged when it changes.
 	saveFailures uint64
 	heldBack     uint64
-	saveErr      string
+	saveErr      errorLog
 }
 
 type pendingCounts struct {
@@ -712,10 +712,10 @@ func (s *logSource) commit(force bool) {
 		}
 	}
 	s.mu.Lock()
-	if s.saveErr != "" {
+	if _, recovered := s.saveErr.ObserveText(""); recovered {
 		_ = level.Info(s.logger).Log("msg", "log positions saved again; the lines held back are published", "log", s.cfg.Name(), "lines", s.pending.lines)
 	}
-	s.heldBack, s.saveErr = 0, ""
+	s.heldBack = 0
 	for id, v := range s.pending.delta.Counts {
 		for id >= len(s.published) {
 			s.published = append(s.published, 0)
@@ -739,9 +739,8 @@ func (s *logSource) holdBack(err error) {
 	defer s.mu.Unlock()
 	s.saveFailures++
 	s.heldBack = s.pending.lines
-	if msg := err.Error(); msg != s.saveErr {
-		s.saveErr = msg
-		_ = level.Error(s.logger).Log("msg", "cannot save log positions: what is read is held back (not published) until a save succeeds, so that nothing is counted twice after a crash", "log", s.cfg.Name(), "err", msg)
+	if report, _ := s.saveErr.Observe(err); report {
+		_ = level.Error(s.logger).Log("msg", "cannot save log positions: what is read is held back (not published) until a save succeeds, so that nothing is counted twice after a crash", "log", s.cfg.Name(), "err", err.Error())
 	}
 }
 
@@ -775,10 +774,9 @@ func (s *logSource) markSeen() {
 func (s *logSource) setErr(msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if msg != s.err && msg != "" {
+	if report, _ := s.err.ObserveText(msg); report {
 		_ = level.Error(s.logger).Log("msg", "log unreadable", "log", s.cfg.Name(), "err", msg)
 	}
-	s.err = msg
 }
 
 type sourceSnapshot struct {
@@ -798,5 +796,5 @@ func (s *logSource) snapshot() sourceSnapshot {
 	counts := make([]uint64, len(series))
 	copy(counts, s.published)
 	return sourceSnapshot{bytes: s.stats.bytes, lines: s.stats.lines, truncated: s.stats.truncated,
-		saveFailures: s.saveFailures, heldBack: s.heldBack, lastRead: s.lastRead, seen: s.seen, err: s.err, series: series, counts: counts}
+		saveFailures: s.saveFailures, heldBack: s.heldBack, lastRead: s.lastRead, seen: s.seen, err: s.err.Text(), series: series, counts: counts}
 }

@@ -72,7 +72,7 @@ type quarantineScanner struct {
 	absent    bool               // the last scan found no folder
 	lastErr   error              // root unreadable
 	errsTotal int
-	logged    string
+	logged    errorLog
 }
 
 // quarantineCollector serves the scanners' last results.
@@ -261,13 +261,11 @@ func (s *quarantineScanner) scan(ctx context.Context) {
 			msg = fmt.Sprintf("%d unreadable, e.g. %v", res.Walk.Errors, res.Walk.First[0])
 		}
 	}
-	if msg != s.logged {
-		if msg == "" {
-			_ = level.Info(s.logger).Log("msg", "quarantine readable again", "path", s.cfg.Path)
-		} else {
-			_ = level.Error(s.logger).Log("msg", "quarantine scan incomplete", "path", s.cfg.Path, "err", msg)
-		}
-		s.logged = msg
+	switch report, recovered := s.logged.ObserveText(msg); {
+	case recovered:
+		_ = level.Info(s.logger).Log("msg", "quarantine readable again", "path", s.cfg.Path)
+	case report:
+		_ = level.Error(s.logger).Log("msg", "quarantine scan incomplete", "path", s.cfg.Path, "err", msg)
 	}
 }
 

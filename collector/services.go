@@ -55,11 +55,11 @@ type servicesCollector struct {
 	useSystemd bool
 	systemd    proctrack.Systemd
 
-	mu          sync.Mutex
-	services    []*watchedService
-	scanErr     error
-	units       map[string]proctrack.UnitState // nil: no bus
-	loggedNoBus bool
+	mu       sync.Mutex
+	services []*watchedService
+	scanErr  error
+	units    map[string]proctrack.UnitState // nil: no bus
+	noBus    errorLog                       // systemd not reachable, logged once per outage
 
 	prev *servicesCollector // until TakeOver
 	stop chan struct{}
@@ -128,7 +128,7 @@ func (c *servicesCollector) TakeOver() {
 	if prev.procPath == c.procPath {
 		c.scanner = prev.scanner // its cache of exe and command lines
 	}
-	c.units, c.loggedNoBus = prev.units, prev.loggedNoBus
+	c.units, c.noBus = prev.units, prev.noBus
 	prev.mu.Unlock()
 	for _, ws := range c.services {
 		if st, ok := kept[ws.key]; ok {
@@ -241,13 +241,13 @@ func (c *servicesCollector) pollSystemd() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
-		if c.units != nil || !c.loggedNoBus {
+		if report, _ := c.noBus.ObserveText("systemd not reachable"); report {
 			_ = level.Debug(c.logger).Log("msg", "systemd not reachable, unit states left out", "err", err)
-			c.loggedNoBus = true
 		}
 		c.units = nil
 		return
 	}
+	c.noBus.ObserveText("")
 	c.units = states
 }
 

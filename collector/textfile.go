@@ -54,7 +54,7 @@ type textfileCollector struct {
 
 	mu       sync.Mutex
 	lastSnap *textfile.Snapshot
-	logged   map[string]string // file or folder -> error last logged
+	logged   map[string]errorLog // file or folder -> error last logged (failing ones only)
 }
 
 // textfileSetup is the configuration a textfile.Cache was built for.
@@ -100,7 +100,7 @@ func newTextfileCollector(d Deps, prev *textfileCollector) (Collector, error) {
 		followOutside: cfg.Textfile.FollowSymlinksOutside, maxSeries: cfg.Textfile.MaxSeries}
 	if prev != nil && prev.setup == setup && maps.Equal(prev.reserved, reserved) {
 		return &textfileCollector{logger: d.Logger, root: root, patterns: patterns, cache: prev.cache,
-			setup: setup, reserved: reserved, logged: map[string]string{}}, nil
+			setup: setup, reserved: reserved, logged: map[string]errorLog{}}, nil
 	}
 	return &textfileCollector{
 		logger:   d.Logger,
@@ -116,7 +116,7 @@ func newTextfileCollector(d Deps, prev *textfileCollector) (Collector, error) {
 				return strings.HasPrefix(name, Namespace+"_") || reserved[name]
 			},
 		}),
-		logged: map[string]string{},
+		logged: map[string]errorLog{},
 	}, nil
 }
 
@@ -172,29 +172,29 @@ func (c *textfileCollector) logChanges(snap *textfile.Snapshot) {
 		return
 	}
 	c.lastSnap = snap
-	current := map[string]string{}
+	current := map[string]errorLog{}
 	for _, err := range snap.Errors {
 		msg := err.Error()
-		current[msg] = msg
-		if _, logged := c.logged[msg]; !logged {
+		e := c.logged[msg] // a folder's error is its own key
+		if report, _ := e.ObserveText(msg); report {
 			_ = level.Error(c.logger).Log("msg", "textfile folder unreadable", "err", msg)
 		}
+		current[msg] = e
 	}
 	for _, f := range snap.Files {
-		if f.Err == nil {
-			if _, failing := c.logged[f.Path]; failing {
-				_ = level.Info(c.logger).Log("msg", "textfile served again", "file", f.Path)
-			}
-			continue
-		}
-		msg := f.Err.Error()
-		current[f.Path] = msg
+		e := c.logged[f.Path]
+		report, recovered := e.Observe(f.Err)
 		switch {
-		case c.logged[f.Path] == msg:
+		case recovered:
+			_ = level.Info(c.logger).Log("msg", "textfile served again", "file", f.Path)
+		case !report:
 		case f.Served:
-			_ = level.Error(c.logger).Log("msg", "textfile partly refused, its other families are served", "file", f.Path, "err", msg)
+			_ = level.Error(c.logger).Log("msg", "textfile partly refused, its other families are served", "file", f.Path, "err", e.Text())
 		default:
-			_ = level.Error(c.logger).Log("msg", "textfile refused", "file", f.Path, "err", msg)
+			_ = level.Error(c.logger).Log("msg", "textfile refused", "file", f.Path, "err", e.Text())
+		}
+		if f.Err != nil {
+			current[f.Path] = e
 		}
 	}
 	c.logged = current
