@@ -391,8 +391,8 @@ func (s *Scrape) finish(r result, ch chan<- prometheus.Metric) {
 		success = 0
 		collectorErrors.report(s.logger, r.name, r.err)
 	}
-	ch <- constMetric(scrapeDurationDesc, prometheus.GaugeValue, r.duration.Seconds(), r.name)
-	ch <- constMetric(scrapeSuccessDesc, prometheus.GaugeValue, success, r.name)
+	sendGauge(ch, scrapeDurationDesc, r.duration.Seconds(), r.name)
+	sendGauge(ch, scrapeSuccessDesc, success, r.name)
 }
 
 // collectFinished serves the outcomes already waiting at the deadline, so

@@ -235,11 +235,11 @@ func (l *coreListing) add(e fs.DirEntry, pattern *regexp.Regexp) {
 // report sends one folder's metrics.
 func (c *corefilesCollector) report(ch chan<- prometheus.Metric, d coreDir, l *coreListing) {
 	for exe, n := range capCounts(l.perExe, c.maxExes) {
-		ch <- constMetric(coreFilesDesc, prometheus.GaugeValue, n, d.dir, exe)
+		sendGauge(ch, coreFilesDesc, n, d.dir, exe)
 	}
-	ch <- constMetric(coreBytesDesc, prometheus.GaugeValue, l.bytes, d.dir)
+	sendGauge(ch, coreBytesDesc, l.bytes, d.dir)
 	if len(l.perExe) > 0 {
-		ch <- constMetric(coreNewestDesc, prometheus.GaugeValue, l.newest, d.dir)
+		sendGauge(ch, coreNewestDesc, l.newest, d.dir)
 	}
 }
 

@@ -157,7 +157,7 @@ func (c *filesystemCollector) report(ch chan<- prometheus.Metric, g *fsMount) er
 		_ = level.Info(logger).Log("msg", "file system answers statfs again")
 	}
 	if r.Stuck {
-		ch <- constMetric(fsStuckDesc, prometheus.GaugeValue, 1, labels...)
+		sendGauge(ch, fsStuckDesc, 1, labels...)
 		if r.Err != nil {
 			return fmt.Errorf("%s: scrape ended before the file system answered: %w", g.m.Mountpoint, r.Err)
 		}
@@ -207,10 +207,10 @@ func (c *filesystemCollector) report(ch chan<- prometheus.Metric, g *fsMount) er
 		{fsReadonlyDesc, readonly},
 		{fsStuckDesc, 0},
 	} {
-		ch <- constMetric(v.desc, prometheus.GaugeValue, v.value, labels...)
+		sendGauge(ch, v.desc, v.value, labels...)
 	}
 	for _, p := range present {
-		ch <- constMetric(fsPathInfoDesc, prometheus.GaugeValue, 1, p, g.m.Mountpoint)
+		sendGauge(ch, fsPathInfoDesc, 1, p, g.m.Mountpoint)
 	}
 	return errors.Join(errs...)
 }

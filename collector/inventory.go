@@ -111,11 +111,6 @@ func (c *inventoryCollector) Update(ctx context.Context, ch chan<- prometheus.Me
 	return errors.Join(errs...)
 }
 
-// invGauge sends a gauge; constMetric bounds every label value.
-func invGauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
-	ch <- constMetric(d, prometheus.GaugeValue, v, labels...)
-}
-
 func invBool(b bool) float64 {
 	if b {
 		return 1
@@ -139,10 +134,10 @@ func (c *inventoryCollector) cpu(_ context.Context, ch chan<- prometheus.Metric)
 	}
 	info := inventory.ParseCPUInfo(b)
 	if info.Model != "" {
-		invGauge(ch, cpuInfoDesc, 1, hostinfo.CleanLabel(info.Model))
+		sendGauge(ch, cpuInfoDesc, 1, hostinfo.CleanLabel(info.Model))
 	}
 	if info.Cores > 0 {
-		invGauge(ch, cpuCoresDesc, float64(info.Cores))
+		sendGauge(ch, cpuCoresDesc, float64(info.Cores))
 	}
 	return nil
 }
@@ -205,7 +200,7 @@ func (c *inventoryCollector) apps(_ context.Context, ch chan<- prometheus.Metric
 	}
 	for _, a := range c.cfg.Apps {
 		if anyRunning(names, a.Processes...) {
-			invGauge(ch, invAppDesc, 1, a.Name)
+			sendGauge(ch, invAppDesc, 1, a.Name)
 		}
 	}
 	return nil
@@ -242,7 +237,7 @@ func (c *inventoryCollector) sockets(_ context.Context, ch chan<- prometheus.Met
 		}
 	}
 	for k, n := range counts {
-		invGauge(ch, invSocketDesc, float64(n), k.proto, strconv.Itoa(int(k.port)), strconv.FormatBool(k.loopback))
+		sendGauge(ch, invSocketDesc, float64(n), k.proto, strconv.Itoa(int(k.port)), strconv.FormatBool(k.loopback))
 	}
 	return errors.Join(errs...)
 }
@@ -267,10 +262,10 @@ func (c *inventoryCollector) fileSystems(_ context.Context, ch chan<- prometheus
 		}
 	}
 	if rootType != "" {
-		invGauge(ch, invRootFSDesc, 1, hostinfo.CleanLabel(rootType))
+		sendGauge(ch, invRootFSDesc, 1, hostinfo.CleanLabel(rootType))
 	}
 	for k, n := range counts {
-		invGauge(ch, invMountDesc, float64(n), k.fstype, k.version)
+		sendGauge(ch, invMountDesc, float64(n), k.fstype, k.version)
 	}
 	if err != nil {
 		return fmt.Errorf("mountinfo: %w", err)
@@ -323,7 +318,7 @@ func (c *inventoryCollector) packages(_ context.Context, ch chan<- prometheus.Me
 		return fmt.Errorf("%s: %w", path, c.dpkgErr)
 	}
 	for _, p := range c.cfg.Packages {
-		invGauge(ch, invPackageDesc, invBool(c.dpkgPkgs[p]), p)
+		sendGauge(ch, invPackageDesc, invBool(c.dpkgPkgs[p]), p)
 	}
 	return nil
 }
@@ -371,7 +366,7 @@ func (c *inventoryCollector) containers(_ context.Context, ch chan<- prometheus.
 	}
 	sort.Strings(runtimes)
 	for _, rt := range runtimes {
-		invGauge(ch, invContainerDesc, float64(counts[rt]), rt)
+		sendGauge(ch, invContainerDesc, float64(counts[rt]), rt)
 	}
 	if err != nil {
 		return fmt.Errorf("cgroups: %w", err)

@@ -71,9 +71,9 @@ func (c *inventoryCollector) clamd(_ context.Context, ch chan<- prometheus.Metri
 	}
 	conf := inventory.ParseClamConf(b)
 	configured := len(conf["OnAccessIncludePath"]) > 0 || len(conf["OnAccessMountPath"]) > 0
-	invGauge(ch, invOnAccessDesc, invBool(configured))
+	sendGauge(ch, invOnAccessDesc, invBool(configured))
 	if names, err := c.processNames(); err == nil {
-		invGauge(ch, invOnAccessRunDesc, invBool(anyRunning(names, "clamonacc")))
+		sendGauge(ch, invOnAccessRunDesc, invBool(anyRunning(names, "clamonacc")))
 	}
 	values := make([]string, len(clamdSettings))
 	for i, s := range clamdSettings {
@@ -85,7 +85,7 @@ func (c *inventoryCollector) clamd(_ context.Context, ch chan<- prometheus.Metri
 			}
 		}
 	}
-	invGauge(ch, invClamdConfDesc, 1, values...)
+	sendGauge(ch, invClamdConfDesc, 1, values...)
 	return nil
 }
 
@@ -102,11 +102,11 @@ func (c *inventoryCollector) updateSources(_ context.Context, ch chan<- promethe
 			for _, k := range []struct{ option, kind string }{{"DatabaseMirror", "database"}, {"PrivateMirror", "private"}} {
 				for _, m := range dedupe(conf[k.option]) {
 					if n++; n <= maxUpdateSources {
-						invGauge(ch, invMirrorDesc, 1, k.kind, hostinfo.CleanLabel(m))
+						sendGauge(ch, invMirrorDesc, 1, k.kind, hostinfo.CleanLabel(m))
 					}
 				}
 			}
-			invGauge(ch, invProxyDesc, invBool(conf.Last("HTTPProxyServer") != ""))
+			sendGauge(ch, invProxyDesc, invBool(conf.Last("HTTPProxyServer") != ""))
 		}
 	}
 	if c.cfg.FreshclamLog != "" {
@@ -115,12 +115,12 @@ func (c *inventoryCollector) updateSources(_ context.Context, ch chan<- promethe
 			errs = append(errs, err)
 		}
 		if m := inventory.LastMirror(tail); m != "" {
-			invGauge(ch, invLastMirrorDesc, 1, m)
+			sendGauge(ch, invLastMirrorDesc, 1, m)
 		}
 	}
 	if c.cfg.SpamAssassinDir != "" {
 		for _, channel := range c.saChannels() {
-			invGauge(ch, invChannelDesc, 1, channel)
+			sendGauge(ch, invChannelDesc, 1, channel)
 		}
 	}
 	return errors.Join(errs...)
@@ -242,7 +242,7 @@ func (c *inventoryCollector) publishedVersions(ctx context.Context, ch chan<- pr
 			return err
 		}
 		if found {
-			invGauge(ch, versionsBehindDesc, float64(max(published-local, 0)), db)
+			sendGauge(ch, versionsBehindDesc, float64(max(published-local, 0)), db)
 		}
 	}
 	return nil

@@ -81,7 +81,7 @@ func (c *inventoryCollector) firewallRules(ctx context.Context, ch chan<- promet
 		}
 	}
 	if found {
-		invGauge(ch, invFirewallLegacyDesc, float64(legacy))
+		sendGauge(ch, invFirewallLegacyDesc, float64(legacy))
 	}
 	if c.firewall == nil {
 		return errors.Join(errs...)
@@ -89,12 +89,12 @@ func (c *inventoryCollector) firewallRules(ctx context.Context, ch chan<- promet
 	n, err := c.firewall(ctx)
 	switch {
 	case errors.Is(err, errNoPermission):
-		invGauge(ch, invFirewallReadableDesc, 0)
+		sendGauge(ch, invFirewallReadableDesc, 0)
 	case err != nil:
 		errs = append(errs, fmt.Errorf("nftables: %w", err))
 	default:
-		invGauge(ch, invFirewallReadableDesc, 1)
-		invGauge(ch, invFirewallRulesDesc, float64(n))
+		sendGauge(ch, invFirewallReadableDesc, 1)
+		sendGauge(ch, invFirewallRulesDesc, float64(n))
 	}
 	return errors.Join(errs...)
 }

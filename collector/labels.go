@@ -14,3 +14,13 @@ import (
 func constMetric(desc *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) prometheus.Metric {
 	return prometheus.MustNewConstMetric(desc, t, v, labelvalue.CleanAll(labels)...)
 }
+
+// sendGauge and sendCounter send a metric built by constMetric: the one
+// way collectors send their gauges and counters.
+func sendGauge(ch chan<- prometheus.Metric, desc *prometheus.Desc, v float64, labels ...string) {
+	ch <- constMetric(desc, prometheus.GaugeValue, v, labels...)
+}
+
+func sendCounter(ch chan<- prometheus.Metric, desc *prometheus.Desc, v float64, labels ...string) {
+	ch <- constMetric(desc, prometheus.CounterValue, v, labels...)
+}

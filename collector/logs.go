@@ -190,15 +190,15 @@ func (c *logsCollector) Update(_ context.Context, ch chan<- prometheus.Metric) e
 		if !snap.seen {
 			continue // absent so far: quiet
 		}
-		ch <- constMetric(logReadBytesDesc, prometheus.CounterValue, float64(snap.bytes), name)
-		ch <- constMetric(logLinesDesc, prometheus.CounterValue, float64(snap.lines), name)
-		ch <- constMetric(logTruncatedDesc, prometheus.CounterValue, float64(snap.truncated), name)
+		sendCounter(ch, logReadBytesDesc, float64(snap.bytes), name)
+		sendCounter(ch, logLinesDesc, float64(snap.lines), name)
+		sendCounter(ch, logTruncatedDesc, float64(snap.truncated), name)
 		if s.store != nil {
-			ch <- constMetric(logSaveFailuresDesc, prometheus.CounterValue, float64(snap.saveFailures), name)
-			ch <- constMetric(logHeldBackDesc, prometheus.GaugeValue, float64(snap.heldBack), name)
+			sendCounter(ch, logSaveFailuresDesc, float64(snap.saveFailures), name)
+			sendGauge(ch, logHeldBackDesc, float64(snap.heldBack), name)
 		}
 		if !snap.lastRead.IsZero() {
-			ch <- constMetric(logLastReadDesc, prometheus.GaugeValue, float64(snap.lastRead.UnixNano())/1e9, name)
+			sendGauge(ch, logLastReadDesc, float64(snap.lastRead.UnixNano())/1e9, name)
 		}
 		for i, series := range snap.series {
 			familyOf(families, series).add(series, name, snap.counts[i])
@@ -296,7 +296,7 @@ func (f *ruleFamily) emit(ch chan<- prometheus.Metric, withheld map[string]bool)
 		if withheld[f.counter+"\xfe"+k] {
 			continue
 		}
-		ch <- constMetric(f.desc, prometheus.CounterValue, f.values[k], f.labels[k]...)
+		sendCounter(ch, f.desc, f.values[k], f.labels[k]...)
 	}
 }
 

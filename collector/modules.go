@@ -131,11 +131,11 @@ func (c *modulesCollector) Update(ctx context.Context, ch chan<- prometheus.Metr
 // onRoot turns a host path into the path this process reads it at.
 func (c *modulesCollector) onRoot(p string) string { return filepath.Join(c.root, p) }
 
-// moduleSink sends gauges; one place for the repeated MustNewConstMetric.
+// moduleSink sends a module's gauges (and timestamps) through sendGauge.
 type moduleSink struct{ ch chan<- prometheus.Metric }
 
 func (s moduleSink) gauge(d *prometheus.Desc, v float64, labels ...string) {
-	s.ch <- constMetric(d, prometheus.GaugeValue, v, labels...)
+	sendGauge(s.ch, d, v, labels...)
 }
 
 // timestamp sends t in seconds since the epoch, nothing for a zero time.

@@ -299,7 +299,7 @@ func (s *quarantineScanner) emit(ch chan<- prometheus.Metric) error {
 	defer s.mu.Unlock()
 	name := s.cfg.Name
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- constMetric(d, prometheus.GaugeValue, v, append([]string{name}, labels...)...)
+		sendGauge(ch, d, v, append([]string{name}, labels...)...)
 	}
 	pending := s.last == nil && s.lastErr == nil && !s.absent
 	if pending {
@@ -316,7 +316,7 @@ func (s *quarantineScanner) emit(ch chan<- prometheus.Metric) error {
 		return nil
 	}
 	gauge(quarantinePendingDesc, 0)
-	ch <- constMetric(quarantineErrorsDesc, prometheus.CounterValue, float64(s.errsTotal), name)
+	sendCounter(ch, quarantineErrorsDesc, float64(s.errsTotal), name)
 	if s.last == nil {
 		return s.lastErr
 	}

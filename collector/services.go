@@ -299,10 +299,10 @@ func (c *servicesCollector) Update(_ context.Context, ch chan<- prometheus.Metri
 func emitService(ch chan<- prometheus.Metric, ws *watchedService, units map[string]proctrack.UnitState) {
 	name, s := ws.spec.Name, ws.state
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- constMetric(d, prometheus.GaugeValue, v, append([]string{name}, labels...)...)
+		sendGauge(ch, d, v, append([]string{name}, labels...)...)
 	}
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- constMetric(d, prometheus.CounterValue, v, append([]string{name}, labels...)...)
+		sendCounter(ch, d, v, append([]string{name}, labels...)...)
 	}
 	up := 0.0
 	if s.Up {

@@ -120,7 +120,7 @@ var snfWindows = []struct {
 // emit sends every metric of the state.
 func (c *snfCollector) emit(ch chan<- prometheus.Metric) {
 	for _, result := range []string{"counted", "duplicate", "bad"} {
-		ch <- constMetric(snfSnapshotsDesc, prometheus.CounterValue, c.snaps[result], result)
+		sendCounter(ch, snfSnapshotsDesc, c.snaps[result], result)
 	}
 	verdicts := map[string]float64{}
 	for id, n := range c.nodes {
@@ -132,29 +132,29 @@ func (c *snfCollector) emit(ch chan<- prometheus.Metric) {
 	}
 	if len(c.nodes) > 0 {
 		for _, v := range []string{"spam", "ham", "other"} {
-			ch <- constMetric(messagesDesc, prometheus.CounterValue, verdicts[v], "snf", v)
+			sendCounter(ch, messagesDesc, verdicts[v], "snf", v)
 		}
 	}
 }
 
 func (c *snfCollector) emitNode(ch chan<- prometheus.Metric, id string, n *snfNode) {
 	for _, e := range snfEvents {
-		ch <- constMetric(snfEventsDesc, prometheus.CounterValue, n.events[e.name], id, e.name)
+		sendCounter(ch, snfEventsDesc, n.events[e.name], id, e.name)
 	}
 	for code, count := range n.results {
-		ch <- constMetric(snfResultsDesc, prometheus.CounterValue, count, id, strconv.FormatInt(code, 10))
+		sendCounter(ch, snfResultsDesc, count, id, strconv.FormatInt(code, 10))
 	}
 	if n.rules != nil {
 		n.rules.rebalance()
 		for rule := range n.rules.members {
-			ch <- constMetric(snfRuleHitsDesc, prometheus.CounterValue, float64(n.rules.totals[rule]), id, strconv.FormatInt(rule, 10))
+			sendCounter(ch, snfRuleHitsDesc, float64(n.rules.totals[rule]), id, strconv.FormatInt(rule, 10))
 		}
-		ch <- constMetric(snfRuleHitsDesc, prometheus.CounterValue, float64(n.rules.other), id, "other")
+		sendCounter(ch, snfRuleHitsDesc, float64(n.rules.other), id, "other")
 	}
 	s := n.latest
 	for _, g := range snfGauges {
 		if v, ok := g.value(s); ok {
-			ch <- constMetric(g.desc, prometheus.GaugeValue, v, id)
+			sendGauge(ch, g.desc, v, id)
 		}
 	}
 	for _, e := range snfEvents {
@@ -163,14 +163,14 @@ func (c *snfCollector) emitNode(ch chan<- prometheus.Metric, id string, n *snfNo
 			continue
 		}
 		for _, w := range snfWindows {
-			ch <- constMetric(snfRateDesc, prometheus.GaugeValue, w.pick(rates), id, e.name, w.name)
+			sendGauge(ch, snfRateDesc, w.pick(rates), id, e.name, w.name)
 		}
 	}
 	seen := map[string]bool{}
 	for _, t := range s.Timers {
 		if v, ok := snfTimestamp(t.At); ok && !seen[t.Name] {
 			seen[t.Name] = true
-			ch <- constMetric(snfTimerDesc, prometheus.GaugeValue, v, id, t.Name)
+			sendGauge(ch, snfTimerDesc, v, id, t.Name)
 		}
 	}
 }
@@ -200,10 +200,10 @@ func (c *snfCollector) emitModule(ch chan<- prometheus.Metric, id string, s *snf
 	}
 	for _, v := range versions {
 		if v[1] != "" {
-			ch <- constMetric(moduleInfoDesc, prometheus.GaugeValue, 1, module, "snf", v[0], v[1])
+			sendGauge(ch, moduleInfoDesc, 1, module, "snf", v[0], v[1])
 		}
 	}
 	if s.Rules != nil && !s.Rules.Active.IsZero() {
-		ch <- constMetric(moduleLastUpdateDesc, prometheus.GaugeValue, float64(s.Rules.Active.Unix()), module)
+		sendGauge(ch, moduleLastUpdateDesc, float64(s.Rules.Active.Unix()), module)
 	}
 }

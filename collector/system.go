@@ -106,19 +106,15 @@ func newSystemCollector(d Deps) (Collector, error) {
 	return c, nil
 }
 
-// metricSink sends const metrics and keeps the errors of broken sources.
+// metricSink sends gauges through sendGauge and keeps the errors of broken
+// sources.
 type metricSink struct {
 	ch   chan<- prometheus.Metric
 	errs []error
 }
 
 func (s *metricSink) gauge(d *prometheus.Desc, v float64, labels ...string) {
-	m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	if err != nil {
-		s.errs = append(s.errs, err)
-		return
-	}
-	s.ch <- m
+	sendGauge(s.ch, d, v, labels...)
 }
 
 // broken records err unless the source is merely absent; it says whether

@@ -140,7 +140,7 @@ func (c *textfileCollector) UpdateFamilies(_ context.Context, ch chan<- promethe
 
 	for _, f := range snap.Files {
 		if f.Served {
-			ch <- constMetric(textfileMtimeDesc, prometheus.GaugeValue, float64(f.MTime.Unix()), f.Path)
+			sendGauge(ch, textfileMtimeDesc, float64(f.MTime.Unix()), f.Path)
 		}
 	}
 	failed := 0.0
@@ -156,7 +156,7 @@ func (c *textfileCollector) UpdateFamilies(_ context.Context, ch chan<- promethe
 			}
 		}
 	}
-	ch <- constMetric(textfileErrorDesc, prometheus.GaugeValue, failed)
+	sendGauge(ch, textfileErrorDesc, failed)
 	if len(bad) > 0 {
 		return snap.Families, fmt.Errorf("textfiles refused in whole or in part: %s", strings.Join(bad, "; "))
 	}
