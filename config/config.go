@@ -91,69 +91,98 @@ var reservedNodeLabels = map[string]bool{"node_id": true, "hostname": true}
 
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
+// sections lists every section of the file, in the order their problems
+// and folders are listed. A new section implements section and is added
+// here. The list sections keep their plain slice type in Config and are
+// viewed through a named one (modulesSection...) that has the methods.
+func (c *Config) sections() []section {
+	return []section{&c.Node, &c.Filesystem, &c.Textfile, (*modulesSection)(&c.Modules),
+		(*snfSection)(&c.SNF), (*quarantineSection)(&c.Quarantine), &c.Corefiles,
+		&c.Services, &c.Inventory, (*logsSection)(&c.Logs)}
+}
+
 func (c *Config) applyDefaults() {
-	if c.Filesystem.StatTimeout == 0 {
-		c.Filesystem.StatTimeout = DefaultStatTimeout
+	for _, s := range c.sections() {
+		s.applyDefaults()
 	}
-	if c.Textfile.MaxFileSize == 0 {
-		c.Textfile.MaxFileSize = DefaultTextfileMaxSize
-	}
-	if c.Textfile.MaxSeries == 0 {
-		c.Textfile.MaxSeries = DefaultTextfileMaxSeries
-	}
-	c.applyModuleDefaults()
-	applySNFDefaults(c.SNF)
-	applyQuarantineDefaults(c.Quarantine)
-	c.Corefiles.applyDefaults()
-	c.Services.applyDefaults()
-	c.Inventory.applyDefaults()
-	c.applyLogDefaults()
 }
 
 // validate returns one FieldError per problem, each naming the field by its
 // path in the YAML document (e.g. "filesystem.paths[1]").
 func (c *Config) validate() []FieldError {
 	var errs []FieldError
-	add := func(path, format string, args ...any) {
-		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	for _, s := range c.sections() {
+		errs = append(errs, s.validate()...)
 	}
-	for _, name := range sortedKeys(c.Node.Labels) {
+	return errs
+}
+
+func (n *NodeConfig) applyDefaults() {}
+
+func (n *NodeConfig) validate() []FieldError {
+	var errs fieldErrors
+	for _, name := range sortedKeys(n.Labels) {
 		path := "node.labels." + name
 		switch {
 		case !labelNameRE.MatchString(name) || strings.HasPrefix(name, "__"):
-			add(path, "%q is not a valid Prometheus label name", name)
+			errs.add(path, "%q is not a valid Prometheus label name", name)
 		case reservedNodeLabels[name]:
-			add(path, "label %q is set by the exporter itself", name)
+			errs.add(path, "label %q is set by the exporter itself", name)
 		}
 	}
-	for i, p := range c.Filesystem.Paths {
-		if msg := checkAbsPath(p); msg != "" {
-			add(fmt.Sprintf("filesystem.paths[%d]", i), "%s", msg)
-		}
-	}
-	for i, d := range c.Textfile.Directories {
-		if msg := checkAbsPath(d); msg != "" {
-			add(fmt.Sprintf("textfile.directories[%d]", i), "%s", msg)
-		}
-	}
-	if c.Textfile.MaxFileSize < 0 {
-		add("textfile.max_file_size", "must not be negative")
-	}
-	if c.Textfile.MaxSeries < 0 {
-		add("textfile.max_series", "must not be negative")
-	}
-	if c.Filesystem.StatTimeout < 0 || c.Filesystem.StatTimeout > time.Minute {
-		add("filesystem.stat_timeout", "must be between 0s and 1m, got %s", c.Filesystem.StatTimeout)
-	}
-	errs = append(errs, validateModules(c.Modules)...)
-	errs = append(errs, validateSNF(c.SNF)...)
-	errs = append(errs, validateQuarantines(c.Quarantine)...)
-	errs = append(errs, c.Corefiles.validate()...)
-	errs = append(errs, c.Services.validate()...)
-	errs = append(errs, c.Inventory.validate()...)
-	errs = append(errs, c.validateLogs()...)
 	return errs
 }
+
+func (n *NodeConfig) folders() []string { return nil }
+
+func (f *FilesystemConfig) applyDefaults() {
+	if f.StatTimeout == 0 {
+		f.StatTimeout = DefaultStatTimeout
+	}
+}
+
+func (f *FilesystemConfig) validate() []FieldError {
+	var errs fieldErrors
+	for i, p := range f.Paths {
+		if msg := checkAbsPath(p); msg != "" {
+			errs.add(fmt.Sprintf("filesystem.paths[%d]", i), "%s", msg)
+		}
+	}
+	if f.StatTimeout < 0 || f.StatTimeout > time.Minute {
+		errs.add("filesystem.stat_timeout", "must be between 0s and 1m, got %s", f.StatTimeout)
+	}
+	return errs
+}
+
+// folders is nil: the filesystem section watches the others' folders.
+func (f *FilesystemConfig) folders() []string { return nil }
+
+func (t *TextfileConfig) applyDefaults() {
+	if t.MaxFileSize == 0 {
+		t.MaxFileSize = DefaultTextfileMaxSize
+	}
+	if t.MaxSeries == 0 {
+		t.MaxSeries = DefaultTextfileMaxSeries
+	}
+}
+
+func (t *TextfileConfig) validate() []FieldError {
+	var errs fieldErrors
+	for i, d := range t.Directories {
+		if msg := checkAbsPath(d); msg != "" {
+			errs.add(fmt.Sprintf("textfile.directories[%d]", i), "%s", msg)
+		}
+	}
+	if t.MaxFileSize < 0 {
+		errs.add("textfile.max_file_size", "must not be negative")
+	}
+	if t.MaxSeries < 0 {
+		errs.add("textfile.max_series", "must not be negative")
+	}
+	return errs
+}
+
+func (t *TextfileConfig) folders() []string { return t.Directories }
 
 // checkAbsPath says what is wrong with a configured file system path, or "".
 func checkAbsPath(p string) string {
@@ -188,16 +217,13 @@ func (c *Config) FilesystemPaths() []string {
 	return out
 }
 
-// sourceDirs lists folders other collectors read from. Sections added by
-// later collectors contribute here so their disks are watched by default.
+// sourceDirs lists folders other collectors read from, section by section,
+// so a new section's disks are watched by default.
 func (c *Config) sourceDirs() []string {
 	var dirs []string
-	dirs = append(dirs, c.Textfile.Directories...)
-	dirs = append(dirs, c.moduleDirs()...)
-	dirs = append(dirs, snfDirs(c.SNF)...)
-	dirs = append(dirs, quarantineDirs(c.Quarantine)...)
-	dirs = append(dirs, c.Corefiles.Dirs...)
-	dirs = append(dirs, c.logDirs()...)
+	for _, s := range c.sections() {
+		dirs = append(dirs, s.folders()...)
+	}
 	return dirs
 }
 

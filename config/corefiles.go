@@ -42,3 +42,5 @@ func (c *CorefilesConfig) validate() []FieldError {
 	}
 	return errs
 }
+
+func (c *CorefilesConfig) folders() []string { return c.Dirs }

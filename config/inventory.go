@@ -132,3 +132,5 @@ func (c *InventoryConfig) validate() []FieldError {
 	}
 	return errs
 }
+
+func (c *InventoryConfig) folders() []string { return nil }

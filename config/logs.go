@@ -150,9 +150,12 @@ func reservedCounter(counter string) bool {
 
 var metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*_total$`)
 
-func (c *Config) applyLogDefaults() {
-	for i := range c.Logs {
-		l := &c.Logs[i]
+// logsSection is Config.Logs as a section.
+type logsSection []LogConfig
+
+func (ls *logsSection) applyDefaults() {
+	for i := range *ls {
+		l := &(*ls)[i]
 		if l.StartAt == "" {
 			l.StartAt = LogStartAtEnd
 		}
@@ -215,7 +218,7 @@ func validateJournal(at string, j LogJournal) []FieldError {
 
 // validateLogs checks the logs section; label sets must agree per counter
 // across all logs, as one metric has one set of label names.
-func (c *Config) validateLogs() []FieldError {
+func (ls *logsSection) validate() []FieldError {
 	var errs []FieldError
 	add := func(path, format string, args ...any) {
 		errs = append(errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
@@ -227,7 +230,7 @@ func (c *Config) validateLogs() []FieldError {
 		}
 	}
 	paths := map[string]bool{}
-	for i, l := range c.Logs {
+	for i, l := range *ls {
 		at := fmt.Sprintf("logs[%d]", i)
 		if paths[l.Name()] {
 			add(at+".path", "%q is listed twice; give one entry all its presets and rules", l.Name())
@@ -344,10 +347,10 @@ func ruleLabelNames(r logrules.Rule) string {
 	return strings.Join(names, ",")
 }
 
-// logDirs are the folders of the configured logs, for the filesystem collector.
-func (c *Config) logDirs() []string {
+// folders are the folders of the configured logs.
+func (ls *logsSection) folders() []string {
 	var dirs []string
-	for _, l := range c.Logs {
+	for _, l := range *ls {
 		switch {
 		case l.Journal == nil:
 			dirs = append(dirs, filepath.Dir(l.Path))

@@ -36,6 +36,8 @@ type ModuleConfig struct {
 	DateRegex    string `yaml:"date_regex"`
 	DateLayout   string `yaml:"date_layout"`
 	DateTimezone string `yaml:"date_timezone"`
+	// compiled by validation
+	versionRE, dateRE *regexp.Regexp
 
 	// kind spamassassin: the engine's version from EngineFile
 	// (Mail/SpamAssassin.pm); the rules' version and update time from
@@ -76,9 +78,12 @@ var (
 	packageNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 )
 
-func (c *Config) applyModuleDefaults() {
-	for i := range c.Modules {
-		m := &c.Modules[i]
+// modulesSection is Config.Modules as a section.
+type modulesSection []ModuleConfig
+
+func (ms *modulesSection) applyDefaults() {
+	for i := range *ms {
+		m := &(*ms)[i]
 		switch m.Kind {
 		case ModuleClamAV:
 			if m.ClamdTimeout == 0 {
@@ -92,18 +97,28 @@ func (c *Config) applyModuleDefaults() {
 	}
 }
 
+// VersionRegexp is the compiled VersionRegex, nil when unset.
+func (m ModuleConfig) VersionRegexp() *regexp.Regexp { return m.versionRE }
+
+// DateRegexp is the compiled DateRegex, nil when unset.
+func (m ModuleConfig) DateRegexp() *regexp.Regexp { return m.dateRE }
+
 func setDefault(field *string, value string) {
 	if *field == "" {
 		*field = value
 	}
 }
 
-// validateModules checks the modules section; errors name fields like
+func (ms *modulesSection) validate() []FieldError { return validateModules(*ms) }
+
+// validateModules checks the modules section and keeps the compiled
+// regular expressions on mods; errors name fields like
 // "modules[2].database_dir".
 func validateModules(mods []ModuleConfig) []FieldError {
 	var errs []FieldError
 	seen := map[string]int{}
-	for i, m := range mods {
+	for i := range mods {
+		m := &mods[i]
 		at := func(field, format string, args ...any) {
 			errs = append(errs, FieldError{Path: fmt.Sprintf("modules[%d].%s", i, field), Msg: fmt.Sprintf(format, args...)})
 		}
@@ -188,11 +203,11 @@ func (m ModuleConfig) validateClamAV(at fieldAdder) {
 	}
 }
 
-func (m ModuleConfig) validateFile(at fieldAdder) {
+func (m *ModuleConfig) validateFile(at fieldAdder) {
 	checkGlobPath(at, "version_file", m.VersionFile)
 	checkGlobPath(at, "updated_path", m.UpdatedPath)
-	checkCaptureRegex(at, "version_regex", m.VersionRegex)
-	checkCaptureRegex(at, "date_regex", m.DateRegex)
+	m.versionRE = checkCaptureRegex(at, "version_regex", m.VersionRegex)
+	m.dateRE = checkCaptureRegex(at, "date_regex", m.DateRegex)
 	// Which fields go together; one message per field at most.
 	rules := []struct {
 		broken     bool
@@ -251,9 +266,10 @@ func checkGlobPath(at fieldAdder, field, p string) {
 	}
 }
 
-func checkCaptureRegex(at fieldAdder, field, expr string) {
+// checkCaptureRegex compiles expr, nil when empty or invalid.
+func checkCaptureRegex(at fieldAdder, field, expr string) *regexp.Regexp {
 	if expr == "" {
-		return
+		return nil
 	}
 	re, err := regexp.Compile(expr)
 	switch {
@@ -262,13 +278,13 @@ func checkCaptureRegex(at fieldAdder, field, expr string) {
 	case re.NumSubexp() < 1:
 		at(field, "%q has no capture group: wrap the part to report in ( )", expr)
 	}
+	return re
 }
 
-// moduleDirs are the folders the modules read, for the filesystem
-// collector's default paths (globs are left out).
-func (c *Config) moduleDirs() []string {
+// folders are the folders the modules read (globs are left out).
+func (ms *modulesSection) folders() []string {
 	var dirs []string
-	for _, m := range c.Modules {
+	for _, m := range *ms {
 		for _, p := range []string{m.DatabaseDir, m.UpdatedPath, m.UpdatesDir} {
 			if p != "" && !strings.ContainsAny(p, "*?[") {
 				dirs = append(dirs, p)

@@ -36,6 +36,15 @@ const (
 	DefaultQuarantineMaxCategories = 20
 )
 
+// quarantineSection is Config.Quarantine as a section.
+type quarantineSection []QuarantineConfig
+
+func (qs *quarantineSection) applyDefaults() { applyQuarantineDefaults(*qs) }
+
+func (qs *quarantineSection) validate() []FieldError { return validateQuarantines(*qs) }
+
+func (qs *quarantineSection) folders() []string { return quarantineDirs(*qs) }
+
 func applyQuarantineDefaults(qs []QuarantineConfig) {
 	for i := range qs {
 		if qs[i].Interval == 0 {

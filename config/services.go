@@ -100,3 +100,5 @@ func (s *ServicesConfig) validate() []FieldError {
 	}
 	return errs
 }
+
+func (s *ServicesConfig) folders() []string { return nil }

@@ -29,13 +29,20 @@ const DefaultSNFMaxSnapshot = Bytes(4 * units.MiB)
 // MaxSNFRuleHistogramTop bounds rule_histogram_top (cardinality).
 const MaxSNFRuleHistogramTop = 1000
 
-func applySNFDefaults(srcs []SNFSource) {
-	for i := range srcs {
-		if srcs[i].MaxSnapshotBytes == 0 {
-			srcs[i].MaxSnapshotBytes = DefaultSNFMaxSnapshot
+// snfSection is Config.SNF as a section.
+type snfSection []SNFSource
+
+func (ss *snfSection) applyDefaults() {
+	for i := range *ss {
+		if (*ss)[i].MaxSnapshotBytes == 0 {
+			(*ss)[i].MaxSnapshotBytes = DefaultSNFMaxSnapshot
 		}
 	}
 }
+
+func (ss *snfSection) validate() []FieldError { return validateSNF(*ss) }
+
+func (ss *snfSection) folders() []string { return snfDirs(*ss) }
 
 // validateSNF checks the snf section; errors name fields as "snf[1].path".
 func validateSNF(srcs []SNFSource) []FieldError {
