@@ -422,27 +422,17 @@ func (fc *moduleFileCache) load(key, path string, read func() (any, error)) (any
 	return v, fi.ModTime(), nil
 }
 
-// moduleSpec is a module's config with its regular expressions compiled.
+// moduleSpec is a module's config with its time zone loaded; its regular
+// expressions were compiled once, by config validation.
 type moduleSpec struct {
 	config.ModuleConfig
-	versionRE, dateRE *regexp.Regexp
-	dateLoc           *time.Location
-	packages          map[string]bool
+	dateLoc  *time.Location
+	packages map[string]bool
 }
 
 func newModuleSpec(m config.ModuleConfig) (moduleSpec, error) {
 	spec := moduleSpec{ModuleConfig: m, dateLoc: time.Local, packages: map[string]bool{}}
 	var err error
-	if m.VersionRegex != "" {
-		if spec.versionRE, err = regexp.Compile(m.VersionRegex); err != nil {
-			return spec, err
-		}
-	}
-	if m.DateRegex != "" {
-		if spec.dateRE, err = regexp.Compile(m.DateRegex); err != nil {
-			return spec, err
-		}
-	}
 	if m.DateTimezone != "" {
 		if spec.dateLoc, err = time.LoadLocation(m.DateTimezone); err != nil {
 			return spec, err
@@ -509,13 +499,13 @@ func readVersionFile(path string, m moduleSpec) (versionFacts, error) {
 		return versionFacts{}, err
 	}
 	var facts versionFacts
-	if m.versionRE != nil {
-		if facts.version, err = firstGroup(m.versionRE, data, path); err != nil {
+	if re := m.VersionRegexp(); re != nil {
+		if facts.version, err = firstGroup(re, data, path); err != nil {
 			return versionFacts{}, err
 		}
 	}
-	if m.dateRE != nil {
-		s, err := firstGroup(m.dateRE, data, path)
+	if re := m.DateRegexp(); re != nil {
+		s, err := firstGroup(re, data, path)
 		if err != nil {
 			return versionFacts{}, err
 		}
