@@ -66,6 +66,11 @@ func TestArchitectureRules(t *testing.T) {
 			t.Errorf("config imports %s", imp)
 		}
 	}
+	for _, imp := range imports(t, "push") {
+		if imp == modulePath || strings.HasPrefix(imp, modulePath+"/collector") || strings.HasPrefix(imp, modulePath+"/config") {
+			t.Errorf("push imports %s", imp)
+		}
+	}
 	for _, imp := range imports(t, "collector") {
 		if imp == modulePath {
 			t.Errorf("collector imports the main package")

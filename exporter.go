@@ -19,6 +19,7 @@ import (
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/collector"
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/push"
 )
 
 const exporterName = "heartbeat_exporter"
@@ -189,6 +190,21 @@ func (e *exporter) serveMetrics(w http.ResponseWriter, r *http.Request) {
 // named a collector that is not enabled.
 func (e *exporter) gatherer(ctx context.Context, collect, exclude []string) (prometheus.Gatherer, error) {
 	return e.gatherWith(ctx, collect, exclude, e.runtimeOn)
+}
+
+// pushSource is what push mode sends (pushGatherer) and names its
+// instance after (node.id, else the host name under --path.procfs).
+func (e *exporter) pushSource() push.Source {
+	return push.Source{
+		Gatherer: e.pushGatherer,
+		NodeID: func() string {
+			if id := e.nodeID.Load(); id != nil {
+				return *id
+			}
+			return ""
+		},
+		Proc: e.paths.Proc,
+	}
 }
 
 // pushGatherer is what push mode sends: the same code path as a scrape,

@@ -31,6 +31,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/collector"
+	"github.com/heartbeat-exporter/heartbeat_exporter/push"
 )
 
 // selfSignedCert writes a certificate for 127.0.0.1 and its key into dir
@@ -130,11 +131,11 @@ func TestScrapesReloadsAndPushesAtOnce(t *testing.T) {
 	}
 	cfg := filepath.Join(dir, "heartbeat.yml")
 	writeFile(t, cfg, string(demoCfg))
-	pm := newPushMetrics()
+	pm := push.NewMetrics()
 	e, err := newExporter(log.NewNopLogger(), exporterOptions{
 		configFile:     cfg,
 		paths:          collector.Paths{Proc: demoTree + "/proc", Sys: demoTree + "/sys", Root: demoTree + "/root"},
-		selfCollectors: pm.collectors(),
+		selfCollectors: pm.Collectors(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -157,8 +158,8 @@ func TestScrapesReloadsAndPushesAtOnce(t *testing.T) {
 		pushMu.Unlock()
 	}))
 	defer pg.Close()
-	p, err := newPusher(pushOptions{url: pg.URL, protocol: protocolPushgateway, interval: 250 * time.Millisecond,
-		timeout: time.Second, job: "heartbeat"}, e, pm, log.NewNopLogger())
+	p, err := push.New(push.Options{URL: pg.URL, Protocol: push.ProtocolPushgateway, Interval: 250 * time.Millisecond,
+		Timeout: time.Second, Job: "heartbeat"}, e.pushSource(), pm, log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestScrapesReloadsAndPushesAtOnce(t *testing.T) {
 	defer cancel()
 	go reloadOnHangup(ctx, e, log.NewNopLogger())
 	pushes.Add(1)
-	go func() { defer pushes.Done(); p.run(ctx) }()
+	go func() { defer pushes.Done(); p.Run(ctx) }()
 
 	var wg sync.WaitGroup
 	for i := 0; i < 6; i++ {

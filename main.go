@@ -22,6 +22,7 @@ import (
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/collector"
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/push"
 )
 
 // defaultListenAddress: the wiki's "Default port allocations" range 9100-9999
@@ -45,7 +46,7 @@ type flags struct {
 	paths                  collector.Paths
 	logLevel               string
 	logFormat              string
-	push                   pushOptions
+	push                   push.Options
 	webOpts                webOptions
 }
 
@@ -64,14 +65,14 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
 	addWebFlags(app, &f.webOpts)
-	addPushFlags(app, &f.push)
+	push.AddFlags(app, &f.push)
 	collector.AddFlags(app, &f.paths)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
 		return nil, err
 	}
-	if err := f.push.check(); err != nil {
+	if err := f.push.Check(); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -97,13 +98,13 @@ func run(args []string) int {
 		return 1
 	}
 
-	pushMetrics := newPushMetrics()
+	pushMetrics := push.NewMetrics()
 	exp, err := newExporter(logger, exporterOptions{
 		configFile:             f.configFile,
 		paths:                  f.paths,
 		maxRequests:            f.maxRequests,
 		disableExporterMetrics: f.disableExporterMetrics,
-		selfCollectors:         pushMetrics.servedWith(f.push),
+		selfCollectors:         pushMetrics.ServedWith(f.push),
 	})
 	if err != nil {
 		_ = level.Error(logger).Log("msg", "cannot load configuration", "err", err)
@@ -120,7 +121,7 @@ func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go reloadOnHangup(ctx, exp, logger)
-	pushDone, err := startPush(ctx, f.push, exp, pushMetrics, logger)
+	pushDone, err := push.Start(ctx, f.push, exp.pushSource(), pushMetrics, logger)
 	if err != nil {
 		_ = level.Error(logger).Log("msg", "cannot set up push mode", "err", err)
 		return 1
@@ -145,28 +146,6 @@ func run(args []string) int {
 		pushDone()
 	}
 	return 0
-}
-
-// startPush runs the push loop when --push.url is set. The returned func
-// waits for the loop to stop (ctx done) and withdraws the pushed metrics
-// if asked.
-func startPush(ctx context.Context, opts pushOptions, exp *exporter, m *pushMetrics, logger log.Logger) (func(), error) {
-	if opts.url == "" {
-		return func() {}, nil
-	}
-	p, err := newPusher(opts, exp, m, logger)
-	if err != nil {
-		return nil, err
-	}
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		p.run(ctx)
-	}()
-	return func() {
-		<-stopped
-		p.finish()
-	}, nil
 }
 
 func newMux(exp *exporter, f *flags) (*http.ServeMux, error) {

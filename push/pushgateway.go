@@ -1,15 +1,15 @@
-package main
+package push
 
 import (
 	"context"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/push"
+	clientpush "github.com/prometheus/client_golang/prometheus/push"
 )
 
 // pushgatewaySender pushes to a Prometheus Pushgateway with client_golang's
-// push package. The grouping key is job + instance; Push (HTTP PUT)
+// push package (clientpush). The grouping key is job + instance; Push (HTTP PUT)
 // replaces the whole group, so a series the gateway stopped reporting
 // does not linger there.
 type pushgatewaySender struct {
@@ -17,8 +17,8 @@ type pushgatewaySender struct {
 	client   *http.Client
 }
 
-func (s *pushgatewaySender) pusher(instance string) *push.Pusher {
-	return push.New(s.url, s.job).Client(s.client).Grouping("instance", instance)
+func (s *pushgatewaySender) pusher(instance string) *clientpush.Pusher {
+	return clientpush.New(s.url, s.job).Client(s.client).Grouping("instance", instance)
 }
 
 func (s *pushgatewaySender) send(ctx context.Context, g prometheus.Gatherer, instance string) error {

@@ -1,9 +1,12 @@
-package main
-
-// Push mode: for gateways that cannot be scraped (behind NAT, at a
-// customer's), the exporter sends what a scrape would give to a
+// Package push is push mode: for gateways that cannot be scraped (behind
+// NAT, at a customer's), the exporter sends what a scrape would give to a
 // Pushgateway or a remote-write receiver, on its own goroutine, so a
 // slow or absent target never holds a scrape up.
+//
+// The main package adds the flags (AddFlags, Options.Check), serves the
+// self metrics (NewMetrics, Metrics.ServedWith) and runs the loop (Start)
+// with a Source: what a scrape gathers, and the node's name.
+package push
 
 import (
 	"context"
@@ -28,61 +31,63 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/hostinfo"
 )
 
+// The values of --push.protocol.
 const (
-	protocolPushgateway = "pushgateway"
-	protocolRemoteWrite = "remote_write"
+	ProtocolPushgateway = "pushgateway"
+	ProtocolRemoteWrite = "remote_write"
 )
 
-// pushOptions are the --push.* flags.
-type pushOptions struct {
-	url              string
-	protocol         string
-	interval         time.Duration
-	jitter           time.Duration
+// Options are the --push.* flags.
+type Options struct {
+	URL              string // empty: push mode off
+	Protocol         string // ProtocolPushgateway (also when empty) or ProtocolRemoteWrite
+	Interval         time.Duration
+	Jitter           time.Duration
 	jitterSet        bool
-	timeout          time.Duration
-	job              string
-	instance         string
-	deleteOnShutdown bool
+	Timeout          time.Duration
+	Job              string
+	Instance         string
+	DeleteOnShutdown bool
 }
 
-func addPushFlags(app *kingpin.Application, o *pushOptions) {
+// AddFlags adds the --push.* flags to app, filling o.
+func AddFlags(app *kingpin.Application, o *Options) {
 	app.Flag("push.url", "Push the metrics a scrape would give to this URL: a Pushgateway (http://host:9091) or a remote-write endpoint (http://host:9090/api/v1/write), see --push.protocol. Empty: push mode off. user:password@ in the URL is sent as basic auth.").
-		StringVar(&o.url)
+		StringVar(&o.URL)
 	app.Flag("push.protocol", "How --push.url is spoken to. One of: [pushgateway, remote_write]").
-		Default(protocolPushgateway).EnumVar(&o.protocol, protocolPushgateway, protocolRemoteWrite)
-	app.Flag("push.interval", "Mean time between two sends.").Default("1m").DurationVar(&o.interval)
+		Default(ProtocolPushgateway).EnumVar(&o.Protocol, ProtocolPushgateway, ProtocolRemoteWrite)
+	app.Flag("push.interval", "Mean time between two sends.").Default("1m").DurationVar(&o.Interval)
 	app.Flag("push.jitter", "Width of the random window each send falls in, centred on --push.interval, so a fleet started together does not send together (default: a tenth of --push.interval; 0: no jitter).").
-		PlaceHolder("INTERVAL/10").IsSetByUser(&o.jitterSet).DurationVar(&o.jitter)
-	app.Flag("push.timeout", "Longest time one send attempt may take.").Default("10s").DurationVar(&o.timeout)
-	app.Flag("push.job", "job label of the pushed series (the Pushgateway's grouping key).").Default("heartbeat").StringVar(&o.job)
-	app.Flag("push.instance", "instance label of the pushed series (default: node.id from the config, else the host name).").StringVar(&o.instance)
+		PlaceHolder("INTERVAL/10").IsSetByUser(&o.jitterSet).DurationVar(&o.Jitter)
+	app.Flag("push.timeout", "Longest time one send attempt may take.").Default("10s").DurationVar(&o.Timeout)
+	app.Flag("push.job", "job label of the pushed series (the Pushgateway's grouping key).").Default("heartbeat").StringVar(&o.Job)
+	app.Flag("push.instance", "instance label of the pushed series (default: node.id from the config, else the host name).").StringVar(&o.Instance)
 	app.Flag("push.delete-on-shutdown", "On a clean shutdown, delete this instance's group from the Pushgateway, or (remote_write) end its series with staleness markers.").
-		BoolVar(&o.deleteOnShutdown)
+		BoolVar(&o.DeleteOnShutdown)
 }
 
-// check validates the flags and fills in the default jitter.
-func (o *pushOptions) check() error {
-	if o.url == "" {
+// Check validates the flags and fills in the default jitter.
+func (o *Options) Check() error {
+	if o.URL == "" {
 		return nil
 	}
-	u, err := url.Parse(o.url)
+	u, err := url.Parse(o.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--push.url %q: want an http:// or https:// URL", o.url)
+		return fmt.Errorf("--push.url %q: want an http:// or https:// URL", o.URL)
 	}
-	if o.interval <= 0 {
-		return fmt.Errorf("--push.interval must be positive, got %s", o.interval)
+	if o.Interval <= 0 {
+		return fmt.Errorf("--push.interval must be positive, got %s", o.Interval)
 	}
 	if !o.jitterSet {
-		o.jitter = o.interval / 10
+		o.Jitter = o.Interval / 10
 	}
-	if o.jitter < 0 || o.jitter > o.interval {
-		return fmt.Errorf("--push.jitter %s must be between 0 and --push.interval (%s)", o.jitter, o.interval)
+	if o.Jitter < 0 || o.Jitter > o.Interval {
+		return fmt.Errorf("--push.jitter %s must be between 0 and --push.interval (%s)", o.Jitter, o.Interval)
 	}
-	if o.timeout <= 0 {
-		return fmt.Errorf("--push.timeout must be positive, got %s", o.timeout)
+	if o.Timeout <= 0 {
+		return fmt.Errorf("--push.timeout must be positive, got %s", o.Timeout)
 	}
-	if o.job == "" {
+	if o.Job == "" {
 		return errors.New("--push.job must not be empty")
 	}
 	return nil
@@ -99,17 +104,18 @@ const (
 
 var pushFailureReasons = []string{reasonConnect, reasonHTTPStatus, reasonTimeout, reasonEncode}
 
-// pushMetrics are push mode's self metrics. The duration is a gauge of
+// Metrics are push mode's self metrics. The duration is a gauge of
 // the last attempt rather than a histogram: it is one series per gateway
 // instead of a dozen, which counts at fleet scale.
-type pushMetrics struct {
+type Metrics struct {
 	lastSuccess prometheus.Gauge
 	failures    *prometheus.CounterVec
 	duration    prometheus.Gauge
 }
 
-func newPushMetrics() *pushMetrics {
-	m := &pushMetrics{
+// NewMetrics makes the self metrics, every failure reason at 0.
+func NewMetrics() *Metrics {
+	m := &Metrics{
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "heartbeat_push_last_success_timestamp_seconds",
 			Help: "When the last push was accepted by the target, in seconds since the epoch (0: not yet).",
@@ -129,17 +135,18 @@ func newPushMetrics() *pushMetrics {
 	return m
 }
 
-func (m *pushMetrics) collectors() []prometheus.Collector {
+// Collectors are the self metrics, to register with the exporter's own.
+func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.lastSuccess, m.failures, m.duration}
 }
 
-// servedWith returns the collectors to serve: none when push mode is off,
+// ServedWith returns the collectors to serve: none when push mode is off,
 // so that a scraped-only exporter does not carry idle push series.
-func (m *pushMetrics) servedWith(o pushOptions) []prometheus.Collector {
-	if o.url == "" {
+func (m *Metrics) ServedWith(o Options) []prometheus.Collector {
+	if o.URL == "" {
 		return nil
 	}
-	return m.collectors()
+	return m.Collectors()
 }
 
 // sender speaks one protocol. send delivers the gathered metrics once,
@@ -149,59 +156,93 @@ type sender interface {
 	end(ctx context.Context, instance string) error
 }
 
-// pusher runs the send loop.
-type pusher struct {
-	opts      pushOptions
-	exp       *exporter
+// Source is what push mode sends and names its instance after.
+type Source struct {
+	// Gatherer gathers what a scrape would serve, less the runtime
+	// metrics; ctx bounds the gathering.
+	Gatherer func(ctx context.Context) prometheus.Gatherer
+	// NodeID is node.id of the config in force ("" when unset).
+	NodeID func() string
+	// Proc is --path.procfs, where the host name is read.
+	Proc string
+}
+
+// Start runs the push loop when --push.url is set. The returned func
+// waits for the loop to stop (ctx done) and withdraws the pushed metrics
+// if asked.
+func Start(ctx context.Context, opts Options, src Source, m *Metrics, logger log.Logger) (func(), error) {
+	if opts.URL == "" {
+		return func() {}, nil
+	}
+	p, err := New(opts, src, m, logger)
+	if err != nil {
+		return nil, err
+	}
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		p.Run(ctx)
+	}()
+	return func() {
+		<-stopped
+		p.Finish()
+	}, nil
+}
+
+// Pusher runs the send loop.
+type Pusher struct {
+	opts      Options
+	src       Source
 	sender    sender
-	metrics   *pushMetrics
+	metrics   *Metrics
 	logger    log.Logger
 	transport *recordingTransport
 	random    func(n int64) int64 // rand.Int64N; tests fix it
 }
 
-func newPusher(opts pushOptions, exp *exporter, m *pushMetrics, logger log.Logger) (*pusher, error) {
+// New sets a Pusher up; Run starts it.
+func New(opts Options, src Source, m *Metrics, logger log.Logger) (*Pusher, error) {
 	rt := &recordingTransport{base: http.DefaultTransport.(*http.Transport).Clone()}
 	// The attempt's context bounds a send; the client's timeout, a little
 	// longer so that the context fires first on a send, bounds the
 	// Pushgateway delete, which takes no context.
-	client := &http.Client{Transport: rt, Timeout: opts.timeout + time.Second}
-	p := &pusher{opts: opts, exp: exp, metrics: m, logger: log.With(logger, "component", "push"), transport: rt, random: rand.Int64N}
-	switch opts.protocol {
-	case protocolRemoteWrite:
-		s, err := newRemoteWriteSender(opts.url, opts.job, client)
+	client := &http.Client{Transport: rt, Timeout: opts.Timeout + time.Second}
+	p := &Pusher{opts: opts, src: src, metrics: m, logger: log.With(logger, "component", "push"), transport: rt, random: rand.Int64N}
+	switch opts.Protocol {
+	case ProtocolRemoteWrite:
+		s, err := newRemoteWriteSender(opts.URL, opts.Job, client)
 		if err != nil {
 			return nil, err
 		}
 		p.sender = s
 	default:
-		p.sender = &pushgatewaySender{url: opts.url, job: opts.job, client: client}
+		p.sender = &pushgatewaySender{url: opts.URL, job: opts.Job, client: client}
 	}
 	return p, nil
 }
 
 // spread returns a random duration in [0, jitter).
-func (p *pusher) spread() time.Duration {
-	if p.opts.jitter <= 0 {
+func (p *Pusher) spread() time.Duration {
+	if p.opts.Jitter <= 0 {
 		return 0
 	}
-	return time.Duration(p.random(int64(p.opts.jitter)))
+	return time.Duration(p.random(int64(p.opts.Jitter)))
 }
 
 // nextDelay is the time from one send to the next: the interval less half
 // the jitter plus a random part of it, so the mean period stays the
 // interval. Sophos' phone-home does the same on a week: 6 days plus a
 // random time within 2 days.
-func (p *pusher) nextDelay() time.Duration {
-	return p.opts.interval - p.opts.jitter/2 + p.spread()
+func (p *Pusher) nextDelay() time.Duration {
+	return p.opts.Interval - p.opts.Jitter/2 + p.spread()
 }
 
-// run sends until ctx ends. The first send also waits a random part of
+// Run sends until ctx ends. The first send also waits a random part of
 // the jitter: a fleet restarted at once (a power cut, a mass upgrade)
 // spreads out from the start.
-func (p *pusher) run(ctx context.Context) {
-	_ = level.Info(p.logger).Log("msg", "push mode on", "url", redactURL(p.opts.url), "protocol", p.opts.protocol,
-		"interval", p.opts.interval, "jitter", p.opts.jitter, "job", p.opts.job, "instance", p.instance())
+func (p *Pusher) Run(ctx context.Context) {
+	_ = level.Info(p.logger).Log("msg", "push mode on", "url", redactURL(p.opts.URL), "protocol", p.opts.Protocol,
+		"interval", p.opts.Interval, "jitter", p.opts.Jitter, "job", p.opts.Job, "instance", p.instance())
 	timer := time.NewTimer(p.spread())
 	defer timer.Stop()
 	for {
@@ -218,8 +259,8 @@ func (p *pusher) run(ctx context.Context) {
 
 // sendWithRetries tries until one attempt succeeds or the next send is
 // due, waiting twice as long after each failure.
-func (p *pusher) sendWithRetries(ctx context.Context, deadline time.Time) {
-	wait := min(time.Second, p.opts.interval/8)
+func (p *Pusher) sendWithRetries(ctx context.Context, deadline time.Time) {
+	wait := min(time.Second, p.opts.Interval/8)
 	for {
 		reason, err := p.attempt(ctx, deadline)
 		if err == nil || ctx.Err() != nil {
@@ -235,37 +276,37 @@ func (p *pusher) sendWithRetries(ctx context.Context, deadline time.Time) {
 			return
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, p.opts.interval/2)
+		wait = min(2*wait, p.opts.Interval/2)
 	}
 }
 
 // attempt gathers through the same code path as a scrape and sends once;
 // a failure comes with its reason.
-func (p *pusher) attempt(ctx context.Context, deadline time.Time) (string, error) {
+func (p *Pusher) attempt(ctx context.Context, deadline time.Time) (string, error) {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	ctx, cancelAttempt := context.WithTimeout(ctx, p.opts.timeout)
+	ctx, cancelAttempt := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancelAttempt()
 	begin := time.Now()
 	defer func() { p.metrics.duration.Set(time.Since(begin).Seconds()) }()
 	p.transport.reset()
-	g := lenientGatherer{p.exp.pushGatherer(ctx), p.logger}
+	g := lenientGatherer{p.src.Gatherer(ctx), p.logger}
 	if err := p.sender.send(ctx, g, p.instance()); err != nil {
-		return p.transport.reason(ctx, err), redactError(err, p.opts.url)
+		return p.transport.reason(ctx, err), redactError(err, p.opts.URL)
 	}
 	p.metrics.lastSuccess.SetToCurrentTime()
 	return "", nil
 }
 
-// finish withdraws the pushed data if --push.delete-on-shutdown asks.
-func (p *pusher) finish() {
-	if !p.opts.deleteOnShutdown {
+// Finish withdraws the pushed data if --push.delete-on-shutdown asks.
+func (p *Pusher) Finish() {
+	if !p.opts.DeleteOnShutdown {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), p.opts.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), p.opts.Timeout)
 	defer cancel()
 	if err := p.sender.end(ctx, p.instance()); err != nil {
-		_ = level.Warn(p.logger).Log("msg", "could not withdraw the pushed metrics on shutdown", "err", redactError(err, p.opts.url))
+		_ = level.Warn(p.logger).Log("msg", "could not withdraw the pushed metrics on shutdown", "err", redactError(err, p.opts.URL))
 		return
 	}
 	_ = level.Info(p.logger).Log("msg", "pushed metrics withdrawn on shutdown", "instance", p.instance())
@@ -273,14 +314,16 @@ func (p *pusher) finish() {
 
 // instance is --push.instance, else node.id of the config in force, else
 // the host name (as heartbeat_node_info's hostname label has it).
-func (p *pusher) instance() string {
-	if p.opts.instance != "" {
-		return p.opts.instance
+func (p *Pusher) instance() string {
+	if p.opts.Instance != "" {
+		return p.opts.Instance
 	}
-	if id := p.exp.nodeID.Load(); id != nil && *id != "" {
-		return *id
+	if p.src.NodeID != nil {
+		if id := p.src.NodeID(); id != "" {
+			return id
+		}
 	}
-	if b, err := os.ReadFile(filepath.Join(p.exp.paths.Proc, "sys/kernel/hostname")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(p.src.Proc, "sys/kernel/hostname")); err == nil {
 		if h := hostinfo.CleanLabel(string(b)); h != "" {
 			return h
 		}

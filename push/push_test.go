@@ -1,4 +1,4 @@
-package main
+package push
 
 import (
 	"context"
@@ -24,28 +24,28 @@ import (
 )
 
 func TestPushOptionsCheck(t *testing.T) {
-	o := pushOptions{url: "http://gw:9091", interval: time.Minute, timeout: time.Second, job: "heartbeat"}
-	if err := o.check(); err != nil {
+	o := Options{URL: "http://gw:9091", Interval: time.Minute, Timeout: time.Second, Job: "heartbeat"}
+	if err := o.Check(); err != nil {
 		t.Fatal(err)
 	}
-	if o.jitter != 6*time.Second {
-		t.Errorf("default jitter = %s, want a tenth of the interval", o.jitter)
+	if o.Jitter != 6*time.Second {
+		t.Errorf("default jitter = %s, want a tenth of the interval", o.Jitter)
 	}
-	zero := pushOptions{url: "http://gw:9091", interval: time.Minute, timeout: time.Second, job: "j", jitterSet: true}
-	if err := zero.check(); err != nil || zero.jitter != 0 {
-		t.Errorf("--push.jitter=0 given: jitter %s, err %v", zero.jitter, err)
+	zero := Options{URL: "http://gw:9091", Interval: time.Minute, Timeout: time.Second, Job: "j", jitterSet: true}
+	if err := zero.Check(); err != nil || zero.Jitter != 0 {
+		t.Errorf("--push.jitter=0 given: jitter %s, err %v", zero.Jitter, err)
 	}
-	for name, bad := range map[string]pushOptions{
-		"scheme":   {url: "gw:9091", interval: time.Minute, timeout: time.Second, job: "j"},
-		"interval": {url: "http://gw", timeout: time.Second, job: "j"},
-		"jitter":   {url: "http://gw", interval: time.Minute, jitter: 2 * time.Minute, jitterSet: true, timeout: time.Second, job: "j"},
-		"job":      {url: "http://gw", interval: time.Minute, timeout: time.Second},
+	for name, bad := range map[string]Options{
+		"scheme":   {URL: "gw:9091", Interval: time.Minute, Timeout: time.Second, Job: "j"},
+		"interval": {URL: "http://gw", Timeout: time.Second, Job: "j"},
+		"jitter":   {URL: "http://gw", Interval: time.Minute, Jitter: 2 * time.Minute, jitterSet: true, Timeout: time.Second, Job: "j"},
+		"job":      {URL: "http://gw", Interval: time.Minute, Timeout: time.Second},
 	} {
-		if err := bad.check(); err == nil {
+		if err := bad.Check(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if off := (pushOptions{}); off.check() != nil {
+	if off := (Options{}); off.Check() != nil {
 		t.Error("no --push.url must be valid (push mode off)")
 	}
 }
@@ -53,7 +53,7 @@ func TestPushOptionsCheck(t *testing.T) {
 // The delay between sends spans interval ± jitter/2, so the mean period
 // is the interval.
 func TestNextDelaySpansTheJitterWindow(t *testing.T) {
-	p := &pusher{opts: pushOptions{interval: 60 * time.Second, jitter: 20 * time.Second}}
+	p := &Pusher{opts: Options{Interval: 60 * time.Second, Jitter: 20 * time.Second}}
 	p.random = func(int64) int64 { return 0 }
 	if got := p.nextDelay(); got != 50*time.Second {
 		t.Errorf("lowest delay %s, want 50s", got)
@@ -62,7 +62,7 @@ func TestNextDelaySpansTheJitterWindow(t *testing.T) {
 	if got := p.nextDelay(); got != 70*time.Second-1 {
 		t.Errorf("highest delay %s, want just under 70s", got)
 	}
-	p.opts.jitter = 0
+	p.opts.Jitter = 0
 	p.random = func(int64) int64 { t.Fatal("random drawn with no jitter"); return 0 }
 	if got := p.nextDelay(); got != 60*time.Second {
 		t.Errorf("no jitter: %s", got)
@@ -131,10 +131,10 @@ type constGatherer []*dto.MetricFamily
 
 func (g constGatherer) Gather() ([]*dto.MetricFamily, error) { return g, nil }
 
-func testPusher(t *testing.T, url, protocol string) *pusher {
+func testPusher(t *testing.T, url, protocol string) *Pusher {
 	t.Helper()
-	opts := pushOptions{url: url, protocol: protocol, interval: time.Minute, timeout: 5 * time.Second, job: "heartbeat"}
-	p, err := newPusher(opts, nil, newPushMetrics(), log.NewNopLogger())
+	opts := Options{URL: url, Protocol: protocol, Interval: time.Minute, Timeout: 5 * time.Second, Job: "heartbeat"}
+	p, err := New(opts, Source{}, NewMetrics(), log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,9 @@ func TestFailureReasons(t *testing.T) {
 	}))
 	defer slow.Close()
 	defer close(hang)
-	refused := "http://" + freeAddr(t) // nothing listens there any more
+	gone := httptest.NewServer(nil)
+	refused := gone.URL // nothing listens there any more
+	gone.Close()
 
 	gauge := constGatherer{family("b", dto.MetricType_GAUGE, &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(1)}})}
 	withJob := constGatherer{family("b", dto.MetricType_GAUGE, &dto.Metric{
@@ -167,16 +169,16 @@ func TestFailureReasons(t *testing.T) {
 		g             prometheus.Gatherer
 		want          string
 	}{
-		{status500.URL, protocolPushgateway, gauge, reasonHTTPStatus},
-		{status500.URL, protocolRemoteWrite, gauge, reasonHTTPStatus},
-		{refused, protocolPushgateway, gauge, reasonConnect},
-		{refused, protocolRemoteWrite, gauge, reasonConnect},
-		{slow.URL, protocolPushgateway, gauge, reasonTimeout},
-		{slow.URL, protocolRemoteWrite, gauge, reasonTimeout},
-		{status500.URL, protocolPushgateway, withJob, reasonEncode}, // the push package refuses a job label
+		{status500.URL, ProtocolPushgateway, gauge, reasonHTTPStatus},
+		{status500.URL, ProtocolRemoteWrite, gauge, reasonHTTPStatus},
+		{refused, ProtocolPushgateway, gauge, reasonConnect},
+		{refused, ProtocolRemoteWrite, gauge, reasonConnect},
+		{slow.URL, ProtocolPushgateway, gauge, reasonTimeout},
+		{slow.URL, ProtocolRemoteWrite, gauge, reasonTimeout},
+		{status500.URL, ProtocolPushgateway, withJob, reasonEncode}, // the push package refuses a job label
 	} {
 		p := testPusher(t, tc.url, tc.protocol)
-		limit := p.opts.timeout // generous: a loaded machine must not turn a 500 into a timeout
+		limit := p.opts.Timeout // generous: a loaded machine must not turn a 500 into a timeout
 		if tc.want == reasonTimeout {
 			limit = 300 * time.Millisecond
 		}
@@ -195,10 +197,10 @@ func TestFailureReasons(t *testing.T) {
 	}
 }
 
-// sendOnceTo runs one send, with its retries, of the demo to a server
-// that always answers status; it returns the pusher and the number of
+// sendOnceTo runs one send, with its retries, of a gauge to a server
+// that always answers status; it returns the Pusher and the number of
 // requests the server saw.
-func sendOnceTo(t *testing.T, status int) (*pusher, int) {
+func sendOnceTo(t *testing.T, status int) (*Pusher, int) {
 	t.Helper()
 	var attempts atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -206,10 +208,11 @@ func sendOnceTo(t *testing.T, status int) (*pusher, int) {
 		w.WriteHeader(status)
 	}))
 	defer srv.Close()
-	p := testPusher(t, srv.URL, protocolPushgateway)
-	p.exp = newDemoExporter(t, 0)
-	p.opts.interval = 1600 * time.Millisecond // waits of 200ms, then 400, 800
-	p.sendWithRetries(context.Background(), time.Now().Add(p.opts.interval))
+	p := testPusher(t, srv.URL, ProtocolPushgateway)
+	g := constGatherer{family("b", dto.MetricType_GAUGE, &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(1)}})}
+	p.src.Gatherer = func(context.Context) prometheus.Gatherer { return g }
+	p.opts.Interval = 1600 * time.Millisecond // waits of 200ms, then 400, 800
+	p.sendWithRetries(context.Background(), time.Now().Add(p.opts.Interval))
 	return p, int(attempts.Load())
 }
 
@@ -266,7 +269,7 @@ func TestStaleMarkersRepeatTheLastSeries(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	p := testPusher(t, srv.URL, protocolRemoteWrite)
+	p := testPusher(t, srv.URL, ProtocolRemoteWrite)
 	g := constGatherer{family("b", dto.MetricType_GAUGE, &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(7)}})}
 	if err := p.sender.send(context.Background(), g, "gw1"); err != nil {
 		t.Fatal(err)
