@@ -109,9 +109,12 @@ type entry struct {
 	path string
 	// known is set once key describes the file content families and err
 	// were made from; an open or stat failure clears it, so the file is
-	// tried again on the next scan.
+	// tried again on the next scan. The same inode on the same device,
+	// with the same size and modification time, is taken to hold the same
+	// bytes: a writer that renames a new file into place always changes
+	// the inode.
 	known    bool
-	key      fileKey
+	key      fileid.ID
 	mtime    time.Time
 	families []*dto.MetricFamily // nil when err is set
 	series   int                 // Series(families)
@@ -268,7 +271,7 @@ func errString(err error) string {
 // the file vanished; changed is true when e's families or error changed.
 func (c *Cache) refresh(e *entry, path string) (present, changed bool) {
 	// The common case: a stat says the file is the one already parsed.
-	if st, err := os.Stat(path); err == nil && e.known && keyOf(st) == e.key {
+	if st, err := os.Stat(path); err == nil && e.known && fileid.Of(st) == e.key {
 		return true, false
 	}
 	f, err := c.open(path)
@@ -286,7 +289,7 @@ func (c *Cache) refresh(e *entry, path string) (present, changed bool) {
 	if err != nil {
 		return true, e.fail(unwrapPath(err))
 	}
-	key := keyOf(st)
+	key := fileid.Of(st)
 	if e.known && key == e.key {
 		return true, false
 	}
