@@ -30,14 +30,12 @@ type Follower struct {
 }
 
 type followed struct {
-	dev, ino uint64
-	size     int64
-	mtime    int64
-	offset   int64
-	head     []byte
-	pending  bool  // the last read ended inside a snapshot
-	stopped  bool  // the last read was stopped before the end: go on even if unchanged
-	err      error // the last read's problem, kept while the file is unchanged
+	id      fileid.ID // a rotated or replaced file gets a new inode even under the same name
+	offset  int64
+	head    []byte
+	pending bool  // the last read ended inside a snapshot
+	stopped bool  // the last read was stopped before the end: go on even if unchanged
+	err     error // the last read's problem, kept while the file is unchanged
 }
 
 // ReadStats says what one Read did.
@@ -69,15 +67,15 @@ func (f *Follower) Read(path string, fn func(*Snapshot) bool) (ReadStats, error)
 	if err != nil {
 		return ReadStats{}, err
 	}
-	dev, ino := fileID(st)
+	id := fileid.Of(st)
 	prev := f.files[path]
-	if prev != nil && !prev.stopped && prev.dev == dev && prev.ino == ino && prev.size == st.Size() && prev.mtime == st.ModTime().UnixNano() {
+	if prev != nil && !prev.stopped && prev.id == id {
 		if prev.pending && prev.err == nil {
 			prev.err = fmt.Errorf("%s: %w at byte %d (unchanged since the last read)", path, ErrTruncated, prev.offset)
 		}
 		return ReadStats{}, prev.err
 	}
-	cur := &followed{dev: dev, ino: ino, size: st.Size(), mtime: st.ModTime().UnixNano()}
+	cur := &followed{id: id}
 	stats, err := f.readFile(path, prev, cur, fn)
 	cur.err = err
 	f.files[path] = cur
@@ -93,9 +91,7 @@ func (f *Follower) SkipToEnd(path string) error {
 		return err
 	}
 	defer file.Close()
-	dev, ino := fileID(st)
-	f.files[path] = &followed{dev: dev, ino: ino, size: st.Size(), mtime: st.ModTime().UnixNano(),
-		offset: st.Size(), head: readHead(file, st.Size())}
+	f.files[path] = &followed{id: fileid.Of(st), offset: st.Size(), head: readHead(file, st.Size())}
 	return nil
 }
 
@@ -118,18 +114,18 @@ func (f *Follower) readFile(path string, prev, cur *followed, fn func(*Snapshot)
 		return ReadStats{}, err
 	}
 	defer file.Close()
-	if prev != nil && prev.dev == cur.dev && prev.ino == cur.ino && prev.offset <= cur.size && sameHead(file, prev.head) {
+	if prev != nil && prev.id.Dev == cur.id.Dev && prev.id.Ino == cur.id.Ino && prev.offset <= cur.id.Size && sameHead(file, prev.head) {
 		cur.offset = prev.offset
 	}
 	if _, err := file.Seek(cur.offset, io.SeekStart); err != nil {
 		return ReadStats{}, fmt.Errorf("%s: %w", path, err)
 	}
-	counted := &countingReader{r: io.LimitReader(file, cur.size-cur.offset)}
+	counted := &countingReader{r: io.LimitReader(file, cur.id.Size-cur.offset)}
 	d := NewDecoderAt(counted, f.maxSnapshot, cur.offset)
 	stats, errs, stopped := decodeInto(d, fn)
 	stats.BytesRead = counted.n
 	cur.offset, cur.pending, cur.stopped = d.Offset(), d.Pending(), stopped
-	cur.head = readHead(file, cur.size)
+	cur.head = readHead(file, cur.id.Size)
 	if len(errs) > 0 {
 		return stats, fmt.Errorf("%s: %w", path, errors.Join(errs...))
 	}
