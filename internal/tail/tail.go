@@ -104,7 +104,7 @@ type Follower struct {
 // stream is one open file and the position reached in it.
 type stream struct {
 	file      *os.File
-	id        identity
+	id        fileid.ID // at the open; only Dev and Ino are compared (sameInode)
 	fp        fingerprint
 	committed int64     // offset after the last complete line
 	readPos   int64     // offset of the next read
@@ -116,7 +116,9 @@ type stream struct {
 	skipping bool
 }
 
-type identity struct{ dev, ino uint64 }
+// sameInode says whether a and b are the same file, by device and inode
+// alone: a followed file's size and mtime change as it grows.
+func sameInode(a, b fileid.ID) bool { return a.Dev == b.Dev && a.Ino == b.Ino }
 
 type fingerprint struct {
 	sum string
@@ -165,7 +167,7 @@ func (f *Follower) State() (st State, ok bool) {
 }
 
 func (s *stream) state(path string) State {
-	return State{Path: path, Dev: s.id.dev, Inode: s.id.ino,
+	return State{Path: path, Dev: s.id.Dev, Inode: s.id.Ino,
 		Fingerprint: s.fp.sum, FingerprintLen: s.fp.n, Offset: s.committed}
 }
 
@@ -334,9 +336,9 @@ func (f *Follower) reclaim(file *os.File) bool {
 	if err != nil {
 		return false
 	}
-	id := fileIdentity(fi)
+	id := fileid.Of(fi)
 	for i, r := range f.rotated {
-		if r.id == id {
+		if sameInode(r.id, id) {
 			_ = file.Close()
 			f.cur = r
 			f.rotated = append(f.rotated[:i], f.rotated[i+1:]...)
@@ -423,12 +425,12 @@ func (f *Follower) isOpen(file *os.File) bool {
 	if err != nil {
 		return false
 	}
-	id := fileIdentity(fi)
-	if f.cur != nil && f.cur.id == id {
+	id := fileid.Of(fi)
+	if f.cur != nil && sameInode(f.cur.id, id) {
 		return true
 	}
 	for _, r := range f.rotated {
-		if r.id == id {
+		if sameInode(r.id, id) {
 			return true
 		}
 	}
@@ -444,9 +446,8 @@ func (f *Follower) sameFile(file *os.File, st State, copyOK bool) bool {
 	if err != nil || fi.Size() < st.Offset {
 		return false
 	}
-	id := fileIdentity(fi)
-	sameInode := id.dev == st.Dev && id.ino == st.Inode
-	if !sameInode && !(copyOK && st.FingerprintLen >= minCopyFingerprint) {
+	saved := fileid.ID{Dev: st.Dev, Ino: st.Inode}
+	if !sameInode(fileid.Of(fi), saved) && !(copyOK && st.FingerprintLen >= minCopyFingerprint) {
 		return false
 	}
 	fp, err := fingerprintOf(file, st.FingerprintLen)
@@ -479,7 +480,7 @@ func (f *Follower) newStream(file *os.File, start int64) (*stream, error) {
 	if buf == nil {
 		buf = make([]byte, f.opts.MaxLineBytes+f.opts.ChunkBytes)
 	}
-	return &stream{file: file, id: fileIdentity(fi), fp: fp, committed: start, readPos: start, buf: buf}, nil
+	return &stream{file: file, id: fileid.Of(fi), fp: fp, committed: start, readPos: start, buf: buf}, nil
 }
 
 // readChunk reads once and hands out the complete lines in what is held.
@@ -574,7 +575,7 @@ func (f *Follower) checkRotation(fn LineFunc) (bool, error) {
 		// it, and look again at the next poll.
 		return false, fmt.Errorf("%w; the file read so far is kept, and the path checked again at the next poll", fileid.NotRegular(f.path, fi.Mode()))
 	}
-	if fileIdentity(fi) != f.cur.id {
+	if !sameInode(fileid.Of(fi), f.cur.id) {
 		f.retire()
 		f.first = false
 		if err := f.open(); err != nil || f.cur == nil {
