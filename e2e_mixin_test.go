@@ -207,7 +207,7 @@ scrape_configs:
 
 	// Prometheus has scraped the unchanged demo several times by now: the
 	// same traffic once more makes every mail counter increase.
-	appendFile(t, filepath.Join(tree, "root/var/log/mail.log"), readFile(t, filepath.Join(demoTree, "root/var/log/mail.log")))
+	testenv.AppendFile(t, filepath.Join(tree, "root/var/log/mail.log"), string(readFile(t, filepath.Join(demoTree, "root/var/log/mail.log"))))
 	checkDashboardQueries(t, promAddr, exporter.addr)
 
 	// The disk metrics go away (Prometheus now scrapes the exporter with
@@ -238,20 +238,6 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
-}
-
-func appendFile(t *testing.T, path string, data []byte) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // waitUpTo polls cond every 50 ms until it holds or the time is up.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
 
 // The binary on a copy of the demo tree, with the host's /proc and one
@@ -63,7 +65,7 @@ func TestSIGHUPKeepsEveryCounter(t *testing.T) {
 	waitFor(t, func() bool { return p.sample(t, `heartbeat_service_up{service="e2e_child"}`) == 0 }, "the child seen down")
 	run()
 	waitFor(t, func() bool { return p.sample(t, restarts) == 1 }, "the restart counted")
-	appendTo(t, filepath.Join(dir, "root/var/log/mail.log"),
+	testenv.AppendFile(t, filepath.Join(dir, "root/var/log/mail.log"),
 		"Nov 23 10:00:05 gw postfix/smtpd[1201]: fatal: open database /etc/postfix/x.db: No such file or directory\n")
 
 	before := counterSamples(p.metrics(t))
@@ -92,17 +94,5 @@ func TestSIGHUPKeepsEveryCounter(t *testing.T) {
 			t.Errorf("SIGHUP %d: %s = %d, want 1", i+1, restarts, got)
 		}
 		before = after
-	}
-}
-
-func appendTo(t *testing.T, path, text string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(text); err != nil {
-		t.Fatal(err)
 	}
 }

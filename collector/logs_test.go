@@ -13,6 +13,7 @@ import (
 	"github.com/go-kit/log"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
 
 const mailLogLines = `Nov 23 10:00:01 gw postfix/qmgr[880]: 4Xk2Lq1zN0z9sQ: from=<alice@example.org>, size=3310, nrcpt=1 (queue active)
@@ -191,7 +192,7 @@ func TestLogsCollectorRestartWithRotationWhileDown(t *testing.T) {
 		t.Fatalf("counted %v lines over two runs, %v complete ones written after the first start", got, want)
 	}
 	// The renamed file is still read: the daemon completes its line there.
-	appendFile(t, lt.log+".1", " done\n")
+	testenv.AppendFile(t, lt.log+".1", " done\n")
 	waitFor(t, func() bool {
 		return countedFirst+value(t, second, `heartbeat_log_lines_total{log="/var/log/mail.log"}`) == 21
 	}, "the completed line")
@@ -214,27 +215,15 @@ func TestLogsCollectorRenamedFileStillRead(t *testing.T) {
 	}
 	lt.write(t, mailLogLines) // the new file
 	waitFor(t, func() bool { return value(t, first, lines) == 10 }, "the new file's lines")
-	appendFile(t, lt.log+".1", mailLogLines) // the daemon, not yet signalled
+	testenv.AppendFile(t, lt.log+".1", mailLogLines) // the daemon, not yet signalled
 	waitFor(t, func() bool { return value(t, first, lines) == 15 }, "the renamed file's new lines")
 	first.c.(Closer).Close()
 	counted := value(t, first, lines)
 
-	appendFile(t, lt.log+".1", mailLogLines) // while the exporter is down
+	testenv.AppendFile(t, lt.log+".1", mailLogLines) // while the exporter is down
 	second := lt.start(t)
 	if got := counted + value(t, second, lines); got != 20 {
 		t.Fatalf("counted %v lines over two runs, want 20", got)
-	}
-}
-
-func appendFile(t *testing.T, path, text string) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteString(text); err != nil {
-		t.Fatal(err)
 	}
 }
 

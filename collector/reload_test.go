@@ -13,6 +13,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
 
 // counters returns every counter sample of a scrape of the whole set,
@@ -83,8 +84,8 @@ func TestReloadEveryCollector(t *testing.T) {
 	mailLog := filepath.Join(p.Root, "var/log/mail.log")
 	snfLog := filepath.Join(p.Root, "var/spool/snfilter/xxxxxxxx.status.minute.20080602.log.xml")
 	grow := func(i int) {
-		appendFile(t, mailLog, mailLogLines)
-		appendFile(t, snfLog, snfSnap("n2", i%1000, i, 1, 1))
+		testenv.AppendFile(t, mailLog, mailLogLines)
+		testenv.AppendFile(t, snfLog, snfSnap("n2", i%1000, i, 1, 1))
 	}
 
 	goroutines, fds := runtime.NumGoroutine(), openFDs(t)

@@ -88,3 +88,17 @@ func RequireRoot(t testing.TB, why string) {
 	}
 	t.Skip(msg)
 }
+
+// AppendFile appends text to an existing file, as a daemon's log write
+// would; a missing file fails the test.
+func AppendFile(t testing.TB, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
