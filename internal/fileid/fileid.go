@@ -87,17 +87,16 @@ func ReadDir(path string) ([]fs.DirEntry, error) {
 // no limit), opened as OpenRegular does. A larger file is an error wrapping
 // ErrTooLarge; nothing past limit+1 bytes is read.
 func ReadRegular(path string, limit int64) ([]byte, error) {
-	f, fi, err := OpenRegular(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return readAll(f, fi, limit)
+	return readWith(OpenRegular, path, limit)
 }
 
 // ReadRegularNoFollow is ReadRegular with OpenRegularNoFollow.
 func ReadRegularNoFollow(path string, limit int64) ([]byte, error) {
-	f, fi, err := OpenRegularNoFollow(path)
+	return readWith(OpenRegularNoFollow, path, limit)
+}
+
+func readWith(open func(string) (*os.File, fs.FileInfo, error), path string, limit int64) ([]byte, error) {
+	f, fi, err := open(path)
 	if err != nil {
 		return nil, err
 	}
