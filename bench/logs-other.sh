@@ -52,8 +52,9 @@ YML
     --state.dir="$state" --web.disable-exporter-metrics --log.level=error &
   pid=$!
   while :; do
-    n=$(curl -s "http://$addr/metrics?collect[]=logs" 2>/dev/null | awk '/^heartbeat_log_lines_total/ {print $2}')
+    n=$(curl -s "http://$addr/metrics?collect[]=logs" 2>/dev/null | awk '/^heartbeat_log_lines_total/ {printf "%d", $2}')
     [ "${n:-0}" = "$lines" ] && break
+    kill -0 "$pid" 2>/dev/null || { echo "exporter exited" >&2; return 1; }
     sleep 0.01
   done
   awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {print b - a}'
