@@ -13,6 +13,7 @@ import (
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/quarantine"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
 
 // qtTree writes files (host path -> size) under a new root.
@@ -259,5 +260,38 @@ func TestQuarantineReloadKeepsFolderIndex(t *testing.T) {
 	other.inherit(old)
 	if other.index != nil {
 		t.Error("another classification: the old index was kept")
+	}
+}
+
+// qtUnreadableEnv marks the re-executed test binary that runs as nobody.
+const qtUnreadableEnv = "HB_QUARANTINE_COLLECTOR_UNREADABLE"
+
+// A folder of the quarantine that cannot be read fails this collector
+// (success 0, its error counter grows) and the readable rest is still
+// served. Root reads any folder, so as root the test re-runs itself
+// as user nobody, which then makes and owns the tree.
+func TestQuarantineUnreadableFolder(t *testing.T) {
+	if os.Getuid() == 0 && os.Getenv(qtUnreadableEnv) == "" {
+		testenv.RerunAsNobody(t, "TestQuarantineUnreadableFolder", qtUnreadableEnv+"=1")
+		return
+	}
+	root := qtTree(t, map[string]int{"/q/open/spam-1": 10, "/q/a/b/closed/virus-1": 20}, time.Now())
+	closed := filepath.Join(root, "q/a/b/closed")
+	if err := os.Chmod(closed, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(closed, 0o755) })
+	c := newQuarantineTest(t, root, "quarantine:\n  - {name: q, path: /q, classify: amavis, interval: 1m}\n")
+	var err error
+	var text string
+	waitUntil(t, "a scan that failed on the closed folder", func() bool {
+		text, err = collectText(t, &adapter{c: c})
+		return err != nil
+	})
+	if !strings.Contains(err.Error(), "permission denied") ||
+		!strings.Contains(text, `heartbeat_quarantine_scan_errors_total{quarantine="q"} 1`+"\n") ||
+		!strings.Contains(text, `heartbeat_quarantine_messages{category="spam",quarantine="q"} 1`+"\n") ||
+		!strings.Contains(text, `heartbeat_quarantine_messages{category="virus",quarantine="q"} 0`+"\n") {
+		t.Errorf("err %v, served:\n%s", err, text)
 	}
 }

@@ -16,10 +16,11 @@ import (
 // directly in it. A folder gains or loses an entry only by changing both
 // times, so a rescan re-reads only the folders whose times changed (or
 // were too recent to tell, see racyWindow) and takes the others' totals as
-// they were: an unchanged quarantine of a million files costs one fstat
-// per folder. A file rewritten in place (same name and inode, new size)
-// changes no folder: quarantined messages are written once, and the
-// periodic full scan (FullEvery) corrects such a file.
+// they were: an unchanged quarantine of a million files costs one lstat
+// per folder (by path: an unchanged folder is not even opened). A file
+// rewritten in place (same name and inode, new size) changes no folder:
+// quarantined messages are written once, and the periodic full scan
+// (FullEvery) corrects such a file.
 //
 // Memory is per folder, not per file: a path, a few numbers and one
 // entry per category present in it.
@@ -40,7 +41,7 @@ type Index struct {
 var racyWindow = time.Second
 
 type dirTotals struct {
-	ino          uint64
+	dev, ino     uint64
 	mtime, ctime int64 // nanoseconds
 	readAt       int64 // when it was read, unix nanoseconds
 	cats         []catCounts
@@ -58,7 +59,7 @@ type catCounts struct {
 // no entry added, removed or renamed since.
 func (d *dirTotals) unchanged(st *unix.Stat_t) bool {
 	changed := max(st.Mtim.Nano(), st.Ctim.Nano())
-	return d.ino == st.Ino && d.mtime == st.Mtim.Nano() && d.ctime == st.Ctim.Nano() &&
+	return d.ino == st.Ino && d.dev == st.Dev && d.mtime == st.Mtim.Nano() && d.ctime == st.Ctim.Nano() &&
 		changed < d.readAt-int64(racyWindow)
 }
 
@@ -135,7 +136,7 @@ func (h *scanHook) Enter(worker int, dir string, st *unix.Stat_t) (bool, []strin
 
 func (h *scanHook) Done(worker int, dir string, st *unix.Stat_t, subdirs []string, errs int) {
 	t := &h.cur[worker]
-	d := &dirTotals{ino: st.Ino, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), readAt: t.readAt,
+	d := &dirTotals{dev: st.Dev, ino: st.Ino, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), readAt: t.readAt,
 		disk: t.disk, oldest: t.oldest, subdirs: slices.Clone(subdirs), cats: make([]catCounts, 0, len(t.cats))}
 	if errs > 0 {
 		d.ino = 0 // never unchanged: read again next time

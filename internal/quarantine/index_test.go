@@ -2,6 +2,7 @@ package quarantine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
 
 // recount is the quarantine under root counted by a plain
@@ -18,6 +21,9 @@ func recount(t *testing.T, root string) *Result {
 	t.Helper()
 	res := &Result{Categories: map[string]Counts{}}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrPermission) {
+			return fs.SkipDir // counted by no one
+		}
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
@@ -103,6 +109,9 @@ func TestIndexRescanExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	scan("replaced", 1)
+	// deep in the tree: only d/e/f changes, not d/e, d or the root
+	writeFile(t, filepath.Join(root, "d", "e", "f", "virus-deep"), 123)
+	scan("deep folder changed", 1)
 	if err := os.Rename(filepath.Join(root, "d", "e"), filepath.Join(root, "a", "moved")); err != nil {
 		t.Fatal(err)
 	}
@@ -111,11 +120,23 @@ func TestIndexRescanExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	scan("folder removed", 1)
+	// A folder replaced by a symbolic link to a folder of messages: the
+	// link is not followed (nor counted), its parent is re-read.
+	elsewhere := t.TempDir()
+	writeFile(t, filepath.Join(elsewhere, "spam-1"), 99)
+	if err := os.Rename(filepath.Join(root, "d", "g"), filepath.Join(elsewhere, "g")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(root, "d", "g")); err != nil {
+		t.Fatal(err)
+	}
+	scan("folder replaced by a link", 1)
+	scan("link unchanged", 0)
 	// A file rewritten in place changes no folder: only a full scan sees
 	// it, and FullEvery 0 makes every scan one.
 	ix.FullEvery = 0
 	got, err := ix.Scan(context.Background(), root, opt)
-	if err != nil || !got.Full || got.Reread != 6 { // the root, a, b, c, d, d/g
+	if err != nil || !got.Full || got.Reread != 5 { // the root, a, b, c, d
 		t.Errorf("FullEvery 0: full %v, %d re-read, err %v", got.Full, got.Reread, err)
 	}
 }
@@ -133,5 +154,65 @@ func TestIndexForgetsAfterError(t *testing.T) {
 	}
 	if ix.dirs != nil {
 		t.Errorf("index kept %d folders after a failed scan", len(ix.dirs))
+	}
+}
+
+// unreadableEnv marks the re-executed test binary that runs as nobody.
+const unreadableEnv = "HB_QUARANTINE_TEST_UNREADABLE"
+
+// A folder that cannot be read is an error of every scan until it can be
+// read again (it is never taken as known), and the rest is counted
+// exactly. Root reads any folder whatever its mode, so as root the test
+// re-runs itself as user nobody (which then owns the tree it makes).
+func TestIndexUnreadableFolder(t *testing.T) {
+	if os.Getuid() == 0 && os.Getenv(unreadableEnv) == "" {
+		testenv.RerunAsNobody(t, "TestIndexUnreadableFolder", unreadableEnv+"=1")
+		return
+	}
+	old := racyWindow
+	racyWindow = 20 * time.Millisecond
+	t.Cleanup(func() { racyWindow = old })
+	root := t.TempDir()
+	for _, d := range []string{"open", "closed/inner", "deep/er/closed"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(root, d, "spam-"+filepath.Base(d)), len(d))
+	}
+	writeFile(t, filepath.Join(root, "closed", "virus-1"), 7)
+	closed := []string{filepath.Join(root, "closed"), filepath.Join(root, "deep", "er", "closed")}
+	ix := &Index{FullEvery: time.Hour}
+	opt := Options{Classify: Amavis, Workers: 2}
+	if _, err := ix.Scan(context.Background(), root, opt); err != nil {
+		t.Fatal(err)
+	}
+	var want *Result
+	for _, d := range closed {
+		if err := os.Chmod(d, 0); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(d, 0o755) })
+	}
+	want = recount(t, root) // without the closed folders
+	for i := range 2 {
+		time.Sleep(2 * racyWindow)
+		got, err := ix.Scan(context.Background(), root, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Walk.Errors != 2 || !errors.Is(got.Walk.First[0], fs.ErrPermission) || !sameCounts(got, want) {
+			t.Fatalf("scan %d with closed folders: %d errors %v, counts %+v, want 2 permission errors, %+v",
+				i, got.Walk.Errors, got.Walk.First, got.Categories, want.Categories)
+		}
+	}
+	for _, d := range closed {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * racyWindow)
+	got, err := ix.Scan(context.Background(), root, opt)
+	if want := recount(t, root); err != nil || got.Walk.Errors != 0 || !sameCounts(got, want) {
+		t.Fatalf("readable again: %v, %d errors, counts %+v, want %+v", err, got.Walk.Errors, got.Categories, want.Categories)
 	}
 }
