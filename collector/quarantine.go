@@ -62,6 +62,9 @@ type quarantineScanner struct {
 	logger log.Logger
 	zeros  []string          // categories reported even when empty (a preset's)
 	index  *quarantine.Index // what the scans know of its folders; the scan loop's
+	// watchLogged: that inotify could not watch every folder was logged
+	// (once per scanner: a quarantine that outgrew the watches stays so).
+	watchLogged bool
 
 	key    string             // what a reload compares: the same key keeps the scanner
 	cancel context.CancelFunc // nil until started
@@ -166,6 +169,9 @@ func (c *quarantineCollector) TakeOver() {
 			prev.disown(old)
 			old.stop()
 			s.inherit(old)
+			if old.index != s.index {
+				old.index.Close() // its watches
+			}
 			c.own(s)
 			s.start()
 			continue
@@ -229,13 +235,17 @@ var reniceLogged sync.Once
 
 func (s *quarantineScanner) scan(ctx context.Context) {
 	if s.index == nil {
-		s.index = &quarantine.Index{FullEvery: quarantineFullEvery}
+		s.index = &quarantine.Index{FullEvery: quarantineFullEvery, Watch: true}
 	}
 	res, err := s.index.Scan(ctx, s.dir, s.opt)
 	if rerr := walk.ReniceError(); rerr != nil {
 		reniceLogged.Do(func() {
 			_ = level.Warn(s.logger).Log("msg", "cannot lower the quarantine walk's priority; scans compete with scrapes for the CPU (under systemd, SystemCallFilter= must allow setpriority)", "err", rerr)
 		})
+	}
+	if res != nil && res.WatchErr != nil && !s.watchLogged {
+		s.watchLogged = true
+		_ = level.Warn(s.logger).Log("msg", "cannot watch every quarantine folder through inotify; those are checked by their lstat at each rescan (raise fs.inotify.max_user_watches)", "path", s.cfg.Path, "watched", res.Watched, "err", res.WatchErr)
 	}
 	if ctx.Err() != nil {
 		return // closed mid-scan: keep the last complete result
@@ -277,6 +287,7 @@ func (c *quarantineCollector) Close() {
 	c.mu.Unlock()
 	for s := range owned {
 		s.stop()
+		s.index.Close() // its watches
 	}
 }
 

@@ -5,8 +5,9 @@
 // quarantine of N small files (sizes 0-699 bytes) shaped by -shape, unless
 // DIR already holds one of that size and shape. With -rescan R it scans
 // once, then R times more through the same index (the collector's
-// rescans of an unchanged quarantine), and prints their median and the
-// RSS the process gained over the first scan's.
+// rescans of an unchanged quarantine, through inotify unless -watch=false),
+// and prints their median and the RSS the process gained over the first
+// scan's.
 //
 //	go run ./bench/quarantinescan [-gen 1000000 -shape 100x] [-rescan 5] [-workers 8] DIR
 package main
@@ -31,6 +32,7 @@ func main() {
 	gen := flag.Int("gen", 0, "write a quarantine of this many files first (kept when DIR.generated says the same number and shape)")
 	shape := flag.String("shape", "16x", "with -gen: flat (one folder), 16x or 100x (that many folders), deep (ten levels of 2 subfolders, files in the 1024 leaves)")
 	rescans := flag.Int("rescan", 0, "scan once, then this many times through the same index; print the rescans' median")
+	watch := flag.Bool("watch", true, "with -rescan: learn of changes through inotify, as the collector does (false: every folder is checked by its lstat, as when the watches run out)")
 	workers := flag.Int("workers", min(16, max(1, runtime.GOMAXPROCS(0)-1)), "goroutines walking")
 	flag.Parse()
 	if flag.NArg() != 1 {
@@ -47,7 +49,7 @@ func main() {
 	}
 	opt := quarantine.Options{Classify: quarantine.Amavis, MaxCategories: 20, Workers: *workers}
 	if *rescans > 0 {
-		rescan(dir, opt, *rescans)
+		rescan(dir, opt, *rescans, *watch)
 		return
 	}
 	res, err := quarantine.Scan(context.Background(), dir, opt)
@@ -66,14 +68,15 @@ func main() {
 // rescan scans dir once and then n times through the same index, and
 // prints the rescans' median duration and the RSS gained since before the
 // first scan.
-func rescan(dir string, opt quarantine.Options, n int) {
+func rescan(dir string, opt quarantine.Options, n int, watch bool) {
 	// Folders changed within the last second are read again at the next
 	// scan (the file system's timestamps are coarse): let a freshly
 	// generated tree settle.
 	time.Sleep(1100 * time.Millisecond)
 	runtime.GC()
 	before := rssKiB()
-	ix := &quarantine.Index{FullEvery: time.Hour}
+	ix := &quarantine.Index{FullEvery: time.Hour, Watch: watch}
+	defer ix.Close()
 	first, err := ix.Scan(context.Background(), dir, opt)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -90,8 +93,8 @@ func rescan(dir string, opt quarantine.Options, n int) {
 	}
 	runtime.GC()
 	slices.Sort(times)
-	fmt.Printf("first_s %.3f rescan_median_s %.4f folders %d rss_gain_kib %d\n",
-		first.Duration.Seconds(), times[len(times)/2].Seconds(), first.Walk.Dirs, rssKiB()-before)
+	fmt.Printf("first_s %.3f rescan_median_s %.4f folders %d rss_gain_kib %d watched %d\n",
+		first.Duration.Seconds(), times[len(times)/2].Seconds(), first.Walk.Dirs, rssKiB()-before, first.Watched)
 }
 
 // rssKiB is the process's resident set (VmRSS), in KiB.

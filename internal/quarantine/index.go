@@ -3,6 +3,7 @@ package quarantine
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,16 +23,48 @@ import (
 // quarantined messages are written once, and the periodic full scan
 // (FullEvery) corrects such a file.
 //
+// With Watch, each folder read is also watched through inotify (see
+// watcher): a rescan then takes a watched folder that had no event, under
+// a parent found unchanged, without any system call, and re-reads one
+// that had an event (a file rewritten in place included). What inotify
+// cannot vouch for (no watch left, the event queue overflowed, the root)
+// is checked by its lstat as above.
+//
 // Memory is per folder, not per file: a path, a few numbers and one
-// entry per category present in it.
+// entry per category present in it (and, with Watch, one inotify watch
+// in the kernel).
 type Index struct {
 	// FullEvery: a scan at least this long after the last full one reads
 	// every folder (0: every scan is full).
 	FullEvery time.Duration
 
+	// Watch: learn of changes through inotify, so that a rescan takes a
+	// watched folder whose parent is unchanged as it was without even an
+	// lstat. Close releases the instance.
+	Watch bool
+
 	mu       sync.Mutex
 	dirs     map[string]*dirTotals
 	lastFull time.Time
+	watch    *watcher // nil until the first scan with Watch
+}
+
+// Close releases the index's inotify instance (its watches); a later
+// scan reads everything again. A nil index has nothing to close.
+func (ix *Index) Close() {
+	if ix == nil {
+		return
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.forget()
+}
+
+// forget drops what the index knows, and its watches.
+func (ix *Index) forget() {
+	ix.dirs = nil
+	ix.watch.close()
+	ix.watch = nil
 }
 
 // racyWindow: a folder whose last change is this close to the time it
@@ -44,6 +77,8 @@ type dirTotals struct {
 	dev, ino     uint64
 	mtime, ctime int64 // nanoseconds
 	readAt       int64 // when it was read, unix nanoseconds
+	wd           int32 // its inotify watch, 0 for none
+	dirty        bool  // an event came for it: read it again
 	cats         []catCounts
 	disk         int64
 	oldest       int64 // unix nanoseconds, 0 for none
@@ -78,14 +113,31 @@ func (ix *Index) Scan(ctx context.Context, root string, opt Options) (*Result, e
 	for i := range h.cur {
 		h.cur[i].cats = map[string]*Counts{}
 	}
+	if ix.Watch && ix.watch == nil {
+		ix.watch = newWatcher()
+	}
+	if ix.watch != nil {
+		h.watch = ix.watch
+		h.vouch = ix.watch.drain(func(dir string, gone bool) {
+			if d := ix.dirs[dir]; d != nil {
+				d.dirty = true
+				if gone {
+					d.wd = 0
+				}
+			}
+		}) && !full
+	}
 	wr, err := walk.WalkDirs(ctx, root, opt.Workers, func(worker int, _, name string, st *unix.Stat_t) {
 		h.cur[worker].add(classify(opt.Classify, name), st)
 	}, h)
 	if err != nil {
-		ix.dirs = nil // a scan cut short knows nothing for sure
+		ix.forget() // a scan cut short knows nothing for sure
 		return nil, err
 	}
 	ix.dirs = h.seen
+	if ix.watch != nil {
+		ix.watch.update(ix.dirs)
+	}
 	if full {
 		ix.lastFull = begin
 	}
@@ -94,6 +146,12 @@ func (ix *Index) Scan(ctx context.Context, root string, opt Options) (*Result, e
 	res.Finished = time.Now()
 	res.Duration = res.Finished.Sub(begin)
 	res.Full = full
+	if ix.watch != nil {
+		res.Watched, res.Vouched, res.WatchErr = len(ix.watch.byWD), h.vouched, h.watchErr
+		if ix.watch.err != nil {
+			res.WatchErr = ix.watch.err
+		}
+	}
 	return res, nil
 }
 
@@ -111,17 +169,47 @@ func classify(c Classifier, name string) string {
 // scanHook is walk.Dirs for one scan: cur[worker] tallies the folder a
 // worker is reading.
 type scanHook struct {
-	old  map[string]*dirTotals // the last scan's, read only
-	full bool
-	cur  []tally
+	old   map[string]*dirTotals // the last scan's, read only
+	full  bool
+	cur   []tally
+	watch *watcher // nil without inotify
+	vouch bool     // no event was lost since the last scan: watches can vouch
 
-	mu     sync.Mutex
-	seen   map[string]*dirTotals
-	reread int
+	mu       sync.Mutex
+	seen     map[string]*dirTotals
+	reread   int
+	vouched  int
+	watchErr error // the first folder that could not be watched
+}
+
+// Vouch takes a folder as it was when it is watched, no event came for
+// it, and its parent was found unchanged in this scan: the parent's
+// entries are then the same, so its path still names the watched folder.
+// (A folder whose parent changed may have been replaced by another of the
+// same name; the root has no watched parent.) Parents are walked before
+// their subfolders.
+func (h *scanHook) Vouch(_ int, dir string) (bool, []string) {
+	d := h.old[dir]
+	if !h.vouch || d == nil || d.wd == 0 || d.dirty {
+		return false, nil
+	}
+	i := strings.LastIndexByte(dir, '/')
+	if i < 0 {
+		return false, nil
+	}
+	parent := dir[:i]
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if p := h.seen[parent]; p == nil || p != h.old[parent] {
+		return false, nil
+	}
+	h.seen[dir] = d
+	h.vouched++
+	return true, d.subdirs
 }
 
 func (h *scanHook) Enter(worker int, dir string, st *unix.Stat_t) (bool, []string) {
-	if d := h.old[dir]; !h.full && d != nil && d.unchanged(st) {
+	if d := h.old[dir]; !h.full && d != nil && !d.dirty && d.unchanged(st) {
 		h.mu.Lock()
 		h.seen[dir] = d
 		h.mu.Unlock()
@@ -129,17 +217,34 @@ func (h *scanHook) Enter(worker int, dir string, st *unix.Stat_t) (bool, []strin
 	}
 	t := &h.cur[worker]
 	clear(t.cats)
-	t.disk, t.oldest = 0, 0
+	t.disk, t.oldest, t.wd = 0, 0, 0
 	t.readAt = time.Now().UnixNano()
 	return false, nil
 }
 
+// Reading watches a folder before its entries are read, so that no
+// change after the read goes unseen.
+func (h *scanHook) Reading(worker int, _ string, fd int) {
+	if h.watch == nil {
+		return
+	}
+	wd, err := h.watch.add(fd)
+	h.cur[worker].wd = wd
+	if err != nil {
+		h.mu.Lock()
+		if h.watchErr == nil {
+			h.watchErr = err
+		}
+		h.mu.Unlock()
+	}
+}
+
 func (h *scanHook) Done(worker int, dir string, st *unix.Stat_t, subdirs []string, errs int) {
 	t := &h.cur[worker]
-	d := &dirTotals{dev: st.Dev, ino: st.Ino, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), readAt: t.readAt,
+	d := &dirTotals{dev: st.Dev, ino: st.Ino, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), readAt: t.readAt, wd: t.wd,
 		disk: t.disk, oldest: t.oldest, subdirs: slices.Clone(subdirs), cats: make([]catCounts, 0, len(t.cats))}
 	if errs > 0 {
-		d.ino = 0 // never unchanged: read again next time
+		d.ino, d.dirty = 0, true // never unchanged: read again next time
 	}
 	for cat, c := range t.cats {
 		d.cats = append(d.cats, catCounts{cat, *c})

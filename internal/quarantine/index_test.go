@@ -8,9 +8,12 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
@@ -60,14 +63,37 @@ func writeFile(t *testing.T, path string, size int) {
 }
 
 // Every incremental scan, after each kind of change, equals a full
-// recount, and re-reads only the folders that changed.
+// recount, and re-reads only the folders that changed: with folders
+// checked by their lstat, watched through inotify, and watched until the
+// watches run out (every other folder then checked by its lstat).
 func TestIndexRescanExact(t *testing.T) {
 	old := racyWindow
 	racyWindow = 20 * time.Millisecond // above the kernel's timestamp tick
 	t.Cleanup(func() { racyWindow = old })
-	root := t.TempDir()
+	t.Run("lstat", func(t *testing.T) { rescanExact(t, &Index{FullEvery: time.Hour}, false) })
+	t.Run("inotify", func(t *testing.T) { rescanExact(t, &Index{FullEvery: time.Hour, Watch: true}, true) })
+	t.Run("inotify without enough watches", func(t *testing.T) {
+		old := inotifyAddWatch
+		var calls atomic.Int32
+		inotifyAddWatch = func(fd int, path string, mask uint32) (int, error) {
+			if calls.Add(1)%2 == 0 {
+				return -1, unix.ENOSPC
+			}
+			return old(fd, path, mask)
+		}
+		t.Cleanup(func() { inotifyAddWatch = old })
+		rescanExact(t, &Index{FullEvery: time.Hour, Watch: true}, false)
+	})
+}
+
+// rescanExact changes a quarantine between scans through ix; watchAll:
+// every folder gets a watch.
+func rescanExact(t *testing.T, ix *Index, watchAll bool) {
+	t.Cleanup(ix.Close)
+	top := t.TempDir()
+	root := filepath.Join(top, "q")
 	kinds := []string{"spam-%d.gz", "virus-%d", "banned-%d", "badh-%d", "junk-%d"}
-	dirs := []string{"a", "b", "c", "d/e", "d/e/f", "d/g"}
+	dirs := []string{"a", "b", "c", "d/e", "d/e/f", "d/g", "h/i"}
 	for i, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -76,12 +102,13 @@ func TestIndexRescanExact(t *testing.T) {
 			writeFile(t, filepath.Join(root, d, fmt.Sprintf(kinds[j%len(kinds)], i*100+j)), i*300+j*7)
 		}
 	}
-	ix := &Index{FullEvery: time.Hour}
 	opt := Options{Classify: Amavis, Workers: 2}
+	var got *Result
 	scan := func(step string, wantReread int) {
 		t.Helper()
 		time.Sleep(2 * racyWindow) // the changes are settled, the rest can be trusted
-		got, err := ix.Scan(context.Background(), root, opt)
+		var err error
+		got, err = ix.Scan(context.Background(), root, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,8 +120,19 @@ func TestIndexRescanExact(t *testing.T) {
 			t.Errorf("%s: %d folders re-read, want %d", step, got.Reread, wantReread)
 		}
 	}
-	scan("first", len(dirs)+2) // with the root and d
+	scan("first", len(dirs)+3) // with the root, d and h
+	switch {
+	case !ix.Watch && (got.Watched != 0 || got.WatchErr != nil):
+		t.Errorf("watching without Watch: %d, %v", got.Watched, got.WatchErr)
+	case ix.Watch && watchAll && (got.Watched != len(dirs)+3 || got.WatchErr != nil):
+		t.Errorf("%d folders watched (%v), want all %d", got.Watched, got.WatchErr, len(dirs)+3)
+	case ix.Watch && !watchAll && (got.Watched != (len(dirs)+4)/2 || !errors.Is(got.WatchErr, unix.ENOSPC)):
+		t.Errorf("%d folders watched (%v), want %d and ENOSPC", got.Watched, got.WatchErr, (len(dirs)+4)/2)
+	}
 	scan("unchanged", 0)
+	if ix.Watch && watchAll && got.Vouched != len(dirs)+2 { // all but the root
+		t.Errorf("unchanged: %d folders vouched for by inotify, want %d", got.Vouched, len(dirs)+2)
+	}
 	writeFile(t, filepath.Join(root, "a", "spam-new.gz"), 5000)
 	writeFile(t, filepath.Join(root, "a", "virus-new"), 10)
 	scan("added", 1)
@@ -132,11 +170,39 @@ func TestIndexRescanExact(t *testing.T) {
 	}
 	scan("folder replaced by a link", 1)
 	scan("link unchanged", 0)
-	// A file rewritten in place changes no folder: only a full scan sees
-	// it, and FullEvery 0 makes every scan one.
+	// A parent moved away and made again with a subfolder of the same
+	// name: the old subfolder saw no event, but its path names another.
+	if err := os.Rename(filepath.Join(root, "h"), filepath.Join(elsewhere, "h")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "h", "i"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(root, "h", "i", "spam-new-i"), 1)
+	scan("parent made again", 3) // the root, h, h/i
+	if ix.Watch && watchAll {
+		// A message rewritten in place changes no folder, but inotify
+		// tells (the lstat check leaves it to the full scan).
+		writeFile(t, filepath.Join(root, "b", "banned-102"), 4321)
+		scan("rewritten in place", 1)
+	}
+	// The whole quarantine moved away and made again.
+	if err := os.Rename(root, filepath.Join(top, "q.old")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"a", "h/i"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(root, d, "virus-again"), 2)
+	}
+	scan("quarantine made again", 4) // the root, a, h, h/i
+	scan("unchanged again", 0)
+	// A file rewritten in place changes no folder: a full scan sees it,
+	// and FullEvery 0 makes every scan one.
 	ix.FullEvery = 0
 	got, err := ix.Scan(context.Background(), root, opt)
-	if err != nil || !got.Full || got.Reread != 5 { // the root, a, b, c, d
+	if err != nil || !got.Full || got.Reread != 4 {
 		t.Errorf("FullEvery 0: full %v, %d re-read, err %v", got.Full, got.Reread, err)
 	}
 }

@@ -88,6 +88,9 @@ type Result struct {
 	Walk       walk.Result // folders read, errors
 	Reread     int         // folders whose files were read (the others were unchanged)
 	Full       bool        // every folder was read
+	Watched    int         // folders watched through inotify (the others are checked by lstat)
+	Vouched    int         // folders taken as they were on inotify's word (not even lstat'ed)
+	WatchErr   error       // why a folder read in this scan could not be watched (e.g. ENOSPC: no watch left)
 }
 
 // Options tune a scan.
@@ -108,6 +111,7 @@ type tally struct {
 	disk   int64
 	oldest int64 // unix nanoseconds, 0 for none
 	readAt int64 // when the folder was opened, unix nanoseconds
+	wd     int32 // its inotify watch, 0 for none
 }
 
 func (t *tally) add(cat string, st *unix.Stat_t) {

@@ -37,6 +37,9 @@ const keepErrors = 5
 // reading those that did not change. Both methods are called from several
 // goroutines at once, for different folders.
 type Dirs interface {
+	// Vouch is asked first, before any system call: known when the
+	// caller can tell the folder unchanged without looking (inotify).
+	Vouch(worker int, dir string) (known bool, subdirs []string)
 	// Enter is called with a folder's lstat (by path, before the folder
 	// is opened) and, when that did not make it known and the open
 	// descriptor's fstat differs, again with that fstat, before its
@@ -44,6 +47,9 @@ type Dirs interface {
 	// visited and subdirs (what Done was given for it) are walked instead;
 	// otherwise Done follows.
 	Enter(worker int, dir string, st *unix.Stat_t) (known bool, subdirs []string)
+	// Reading is called with the open folder's descriptor when Enter did
+	// not know it, before its entries are read.
+	Reading(worker int, dir string, fd int)
 	// Done is called after a folder Enter did not know was read: its
 	// subfolders and how many of its entries could not be read.
 	Done(worker int, dir string, st *unix.Stat_t, subdirs []string, errs int)
@@ -186,6 +192,9 @@ func (w *walker) readDir(id int, dir string) (subdirs []string, errs []error) {
 	// system call per folder instead of three (open, fstat, close).
 	var lst unix.Stat_t
 	if w.dirs != nil {
+		if known, subdirs := w.dirs.Vouch(id, dir); known {
+			return subdirs, nil
+		}
 		switch err := unix.Fstatat(unix.AT_FDCWD, dir, &lst, unix.AT_SYMLINK_NOFOLLOW); {
 		case errors.Is(err, unix.ENOENT):
 			return nil, nil
@@ -217,6 +226,7 @@ func (w *walker) readDir(id int, dir string) (subdirs []string, errs []error) {
 			return subdirs, nil
 		}
 	}
+	w.dirs.Reading(id, dir, fd)
 	subdirs, errs = w.readEntries(id, fd, dir)
 	if w.ctx.Err() == nil {
 		w.dirs.Done(id, dir, &dst, subdirs, len(errs))
