@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -293,5 +294,46 @@ func TestQuarantineUnreadableFolder(t *testing.T) {
 		!strings.Contains(text, `heartbeat_quarantine_messages{category="spam",quarantine="q"} 1`+"\n") ||
 		!strings.Contains(text, `heartbeat_quarantine_messages{category="virus",quarantine="q"} 0`+"\n") {
 		t.Errorf("err %v, served:\n%s", err, text)
+	}
+}
+
+// A scrape during a scan serves the last finished scan's numbers at once:
+// it never waits for the walk (here held inside the classifier).
+func TestQuarantineScrapeDoesNotWaitForScan(t *testing.T) {
+	root := qtTree(t, map[string]int{"/q/virus-x": 1}, time.Now())
+	s := &quarantineScanner{
+		cfg:    config.QuarantineConfig{Name: "q", Path: "/q", Interval: time.Hour},
+		dir:    filepath.Join(root, "q"),
+		logger: log.NewNopLogger(),
+		opt:    quarantine.Options{Workers: 1},
+	}
+	t.Cleanup(func() { s.index.Close() })
+	c := &quarantineCollector{scanners: []*quarantineScanner{s}}
+	s.scan(context.Background())
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.opt.Classify = func(string) string {
+		once.Do(func() { close(entered) })
+		<-release
+		return ""
+	}
+	if err := os.WriteFile(filepath.Join(root, "q", "virus-y"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.scan(context.Background())
+	}()
+	<-entered
+	text, err := collectText(t, &adapter{c: c})
+	close(release)
+	<-done
+	if err != nil || !strings.Contains(text, `heartbeat_quarantine_messages{category="unclassified",quarantine="q"} 1`+"\n") {
+		t.Errorf("scrape during a scan: %v\n%s", err, text)
+	}
+	text, _ = collectText(t, &adapter{c: c})
+	if !strings.Contains(text, `heartbeat_quarantine_messages{category="unclassified",quarantine="q"} 2`+"\n") {
+		t.Errorf("after the scan:\n%s", text)
 	}
 }
