@@ -27,8 +27,8 @@ import (
 // watcher): a rescan then takes a watched folder that had no event, under
 // a parent found unchanged, without any system call, and re-reads one
 // that had an event (a file rewritten in place included). What inotify
-// cannot vouch for (no watch left, the event queue overflowed, the root)
-// is checked by its lstat as above.
+// cannot vouch for (no watch left, the root) is checked by its lstat as
+// above; events lost (the kernel's queue overflowed) make a full scan.
 //
 // Memory is per folder, not per file: a path, a few numbers and one
 // entry per category present in it (and, with Watch, one inotify watch
@@ -117,15 +117,19 @@ func (ix *Index) Scan(ctx context.Context, root string, opt Options) (*Result, e
 		ix.watch = newWatcher()
 	}
 	if ix.watch != nil {
-		h.watch = ix.watch
-		h.vouch = ix.watch.drain(func(dir string, gone bool) {
+		lost := ix.watch.drain(func(dir string, gone bool) {
 			if d := ix.dirs[dir]; d != nil {
 				d.dirty = true
 				if gone {
 					d.wd = 0
 				}
 			}
-		}) && !full
+		})
+		// Events lost (the kernel's queue overflowed) may have been a
+		// message rewritten in place, which no folder's times show: read
+		// everything.
+		full = full || lost
+		h.full, h.watch, h.vouch = full, ix.watch, ix.watch.fd >= 0 && !full
 	}
 	wr, err := walk.WalkDirs(ctx, root, opt.Workers, func(worker int, _, name string, st *unix.Stat_t) {
 		h.cur[worker].add(classify(opt.Classify, name), st)

@@ -62,28 +62,27 @@ func (w *watcher) add(fd int) (int32, error) {
 }
 
 // drain reads the events queued since the last scan and calls changed
-// with the folder of each; it returns false when the kernel's queue
-// overflowed (events were lost: no watch can vouch for anything).
-func (w *watcher) drain(changed func(dir string, gone bool)) bool {
+// with the folder of each; it returns true when the kernel's queue
+// overflowed (events were lost).
+func (w *watcher) drain(changed func(dir string, gone bool)) (lost bool) {
 	if w.fd < 0 {
 		return false
 	}
 	buf := make([]byte, 64<<10)
-	ok := true
 	for {
 		n, err := unix.Read(w.fd, buf)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
 		if n <= 0 || err != nil { // EAGAIN: nothing more
-			return ok
+			return lost
 		}
 		for off := 0; off+unix.SizeofInotifyEvent <= n; {
 			wd := int32(binary.NativeEndian.Uint32(buf[off:]))
 			mask := binary.NativeEndian.Uint32(buf[off+4:])
 			off += unix.SizeofInotifyEvent + int(binary.NativeEndian.Uint32(buf[off+12:]))
 			if mask&unix.IN_Q_OVERFLOW != 0 {
-				ok = false
+				lost = true
 				continue
 			}
 			dir, known := w.byWD[wd]
