@@ -88,6 +88,31 @@ type State struct {
 // slice is only valid during the call.
 type LineFunc func(line []byte, truncated bool)
 
+// BlockFunc receives complete lines several at a time, so that a reader
+// can search them at once: block is one or more lines, each ending in
+// '\n', or the unterminated last line of a file that will grow no more
+// (alone, without '\n'). When truncated is set, block is the head of one
+// line longer than MaxLineBytes, alone and without '\n'. The slice is only
+// valid during the call.
+type BlockFunc func(block []byte, truncated bool)
+
+// lines makes fn a BlockFunc.
+func (fn LineFunc) lines(block []byte, truncated bool) {
+	if truncated {
+		fn(block, true)
+		return
+	}
+	for len(block) > 0 {
+		i := bytes.IndexByte(block, '\n')
+		if i < 0 {
+			fn(block, false)
+			return
+		}
+		fn(block[:i], false)
+		block = block[i+1:]
+	}
+}
+
 // Follower follows one path. It is not safe for concurrent use.
 type Follower struct {
 	path  string
@@ -191,7 +216,10 @@ func (f *Follower) Close() {
 // each complete line: first what was appended to renamed files, then the
 // file at the path. It returns the bytes read. An absent file is not an
 // error: it is waited for.
-func (f *Follower) Poll(fn LineFunc) (int64, error) {
+func (f *Follower) Poll(fn LineFunc) (int64, error) { return f.PollBlocks(fn.lines) }
+
+// PollBlocks is Poll handing out lines in blocks.
+func (f *Follower) PollBlocks(fn BlockFunc) (int64, error) {
 	if f.first {
 		f.resumeRotated()
 	}
@@ -203,7 +231,7 @@ func (f *Follower) Poll(fn LineFunc) (int64, error) {
 	return total + n, err
 }
 
-func (f *Follower) pollCurrent(fn LineFunc, budget int64) (int64, error) {
+func (f *Follower) pollCurrent(fn BlockFunc, budget int64) (int64, error) {
 	if f.cur == nil {
 		if err := f.open(); err != nil || f.cur == nil {
 			return 0, err
@@ -231,7 +259,7 @@ func (f *Follower) pollCurrent(fn LineFunc, budget int64) (int64, error) {
 
 // pollRotated reads what was appended to the renamed files, and lets go of
 // those unchanged for RotateGrace, deleted, or cut short.
-func (f *Follower) pollRotated(fn LineFunc) (int64, error) {
+func (f *Follower) pollRotated(fn BlockFunc) (int64, error) {
 	var total int64
 	now := f.now()
 	kept := f.rotated[:0]
@@ -258,7 +286,7 @@ func (f *Follower) pollRotated(fn LineFunc) (int64, error) {
 
 // drain reads a renamed file up to budget; done says it will not change
 // any more (no name links to it, or it was cut short).
-func (f *Follower) drain(r *stream, fn LineFunc, budget int64) (total int64, done bool, err error) {
+func (f *Follower) drain(r *stream, fn BlockFunc, budget int64) (total int64, done bool, err error) {
 	for total < budget {
 		n, err := r.readChunk(fn, f.opts)
 		total += int64(n)
@@ -278,7 +306,7 @@ func (f *Follower) drain(r *stream, fn LineFunc, budget int64) (total int64, don
 
 // release hands out a stream's unterminated last line (nothing more will
 // be appended to it) and closes it.
-func (f *Follower) release(r *stream, fn LineFunc) {
+func (f *Follower) release(r *stream, fn BlockFunc) {
 	r.flushPartial(fn)
 	_ = r.file.Close()
 	f.spare = r.buf
@@ -484,7 +512,7 @@ func (f *Follower) newStream(file *os.File, start int64) (*stream, error) {
 }
 
 // readChunk reads once and hands out the complete lines in what is held.
-func (s *stream) readChunk(fn LineFunc, opts Options) (int, error) {
+func (s *stream) readChunk(fn BlockFunc, opts Options) (int, error) {
 	n, err := s.file.ReadAt(s.buf[s.pending:s.pending+opts.ChunkBytes], s.readPos)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return n, err
@@ -498,26 +526,35 @@ func (s *stream) readChunk(fn LineFunc, opts Options) (int, error) {
 }
 
 // split hands out the complete lines of data (which starts at a line
-// start, or inside a skipped over-long line) and keeps the rest.
-func (s *stream) split(data []byte, fn LineFunc, maxLine int) {
+// start, or inside a skipped over-long line) and keeps the rest. Runs of
+// lines of normal length go out as one block; each over-long line's head
+// goes out alone.
+func (s *stream) split(data []byte, fn BlockFunc, maxLine int) {
 	base := s.readPos - int64(len(data)) // file offset of data[0]
-	start := 0
+	start, run := 0, 0                   // next line; first line not handed out
 	for {
 		i := bytes.IndexByte(data[start:], '\n')
 		if i < 0 {
 			break
 		}
-		line := data[start : start+i]
 		switch {
 		case s.skipping:
 			fn(s.long, true)
 			s.skipping = false
-		case len(line) > maxLine:
-			fn(line[:maxLine], true)
-		default:
-			fn(line, false)
+			run = start + i + 1
+		case i > maxLine:
+			if run < start {
+				fn(data[run:start], false)
+			}
+			fn(data[start:start+maxLine], true)
+			run = start + i + 1
 		}
 		start += i + 1
+	}
+	if run < start {
+		fn(data[run:start], false)
+	}
+	if start > 0 { // past a line end: inside a skipped line the position stays at its start
 		s.committed = base + int64(start)
 	}
 	rest := data[start:]
@@ -538,7 +575,7 @@ func (s *stream) split(data []byte, fn LineFunc, maxLine int) {
 
 // flushPartial hands out an unterminated last line: the file it was in
 // will not be appended to any more.
-func (s *stream) flushPartial(fn LineFunc) {
+func (s *stream) flushPartial(fn BlockFunc) {
 	switch {
 	case s.skipping:
 		fn(s.long, true)
@@ -552,7 +589,7 @@ func (s *stream) flushPartial(fn LineFunc) {
 // checkRotation runs at the end of the file at the path. It switches to a
 // new file there (true; the old one is read on as a renamed file), or
 // restarts a truncated file at 0 (true), or says nothing changed (false).
-func (f *Follower) checkRotation(fn LineFunc) (bool, error) {
+func (f *Follower) checkRotation(fn BlockFunc) (bool, error) {
 	fi, err := os.Stat(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Renamed, nothing new yet: keep the old file, the daemon may still

@@ -546,3 +546,61 @@ func TestManyRotationsBounded(t *testing.T) {
 	}
 	wantCount(t, r, maxRotated+4)
 }
+
+// PollBlocks hands out the same lines as Poll, in blocks of whole lines
+// each ending in '\n', an over-long line's head alone, and a renamed
+// file's unterminated last line alone; the saved position is a line
+// start after every poll, also inside an over-long line.
+func TestPollBlocksSameLinesAsPoll(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "log")
+	long := strings.Repeat("x", 50)
+	content := numbered(0, 40) + long + "\n\n" + numbered(40, 45) + long + long + "\n" + "tail"
+	appendTo(t, path, content)
+	opts := Options{MaxLineBytes: 32, ChunkBytes: 64, RotateGrace: time.Hour}
+	want := newReader(t, path, opts, nil)
+	want.poll()
+	f := New(path, opts, nil)
+	t.Cleanup(f.Close)
+	var got []string
+	truncated, renamed := 0, false
+	poll := func() {
+		if _, err := f.PollBlocks(func(block []byte, trunc bool) {
+			switch {
+			case trunc:
+				truncated++
+				got = append(got, string(block))
+			case bytes.HasSuffix(block, []byte("\n")):
+				got = append(got, strings.Split(string(block[:len(block)-1]), "\n")...)
+			default:
+				if bytes.IndexByte(block, '\n') >= 0 {
+					t.Fatalf("unterminated block of several lines %q", block)
+				}
+				got = append(got, string(block))
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if st, ok := f.State(); ok && st.Offset > 0 && !renamed && content[st.Offset-1] != '\n' {
+			t.Fatalf("saved offset %d is no line start", st.Offset)
+		}
+	}
+	poll()
+	if !slices.Equal(got, want.lines) || truncated != want.truncated {
+		t.Fatalf("blocks gave %q (%d truncated), lines %q (%d)", got, truncated, want.lines, want.truncated)
+	}
+	if err := os.Rename(path, path+".1"); err != nil { // the last line "tail" is handed out once the file is let go
+		t.Fatal(err)
+	}
+	renamed = true
+	poll()
+	if err := os.Remove(path + ".1"); err != nil { // let go at once, not after RotateGrace
+		t.Fatal(err)
+	}
+	appendTo(t, path, "new\n")
+	poll()
+	poll()
+	if last := got[len(got)-2:]; !slices.Contains(last, "tail") || !slices.Contains(last, "new") {
+		t.Errorf("after the rename and removal: %q", got[len(got)-3:])
+	}
+}
