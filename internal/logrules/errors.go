@@ -22,101 +22,94 @@ const ErrorAgentStatusRegex = `postfix[\w.-]*/error\[\d+\]: \w+: to=<[^>]*>, (?:
 
 var errorWords = [...]string{"error", "fatal", "panic", "critical"}
 
-// lineScan is what one pass over a line finds for the presets' matchers,
-// so that the line is walked once however many of them run: whether it
-// holds an error word, and where each syslog-style "tag[" is.
-type lineScan struct {
-	errorWord bool
-	// tags holds the index of every '[' directly after a word byte, in
-	// order: each preset matcher's literal ("amavis[", "/qmgr[",
-	// "/smtp[" ...) ends in such a '[', so the matchers try these few
-	// places instead of searching the line for their literals.
-	tags []int
-	// tagBits is the union of tagBit of the byte before each tag.
-	tagBits uint64
-	// errorCaps holds the index of every "ERROR: " at a word start (the
-	// clamd_error rule's literal; the scan stops at each word start with
-	// an error word's first letter anyway).
-	errorCaps []int
-	// amavis caches the amavis_verdict matcher's answer for the line, for
-	// the amavis_virus matcher (amavisUnknown until asked).
-	amavis uint8
-}
-
-// scan fills s for line. With \b on both sides, an error word is a whole
-// run of word bytes ([0-9A-Za-z_]) equal to one of the words, so only
-// the starts of word runs with a right first letter need a look, and
-// the '[' right after a word byte. Walking the line byte by byte and
-// branching at each word's start and end cost a mispredicted branch every
-// few bytes; instead each 8 bytes are classified at once (SWAR: the high
-// bit of each byte of a uint64 says yes or no) and the loop branches only
-// on the rare places of interest. FuzzEngine checks the result against
-// ErrorsRegex and against a plain byte-by-byte scan.
-func (s *lineScan) scan(line []byte) {
-	s.errorWord = false
-	s.tags = s.tags[:0]
-	s.tagBits = 0
-	s.errorCaps = s.errorCaps[:0]
-	s.amavis = amavisUnknown
-	var carry uint64 // the previous chunk's last byte is a word byte: 0x80
-	for i := 0; i < len(line); i += 8 {
-		x := chunk(line, i)
-		// classify each byte, as the high bit of its lane (the ranges are
-		// inRange's, spelt out: this loop is too big to inline a helper)
+// nextErrorWord returns the index, at or after from (a line start), of
+// the first error word of b as ErrorsRegex finds them (a whole run of
+// word bytes, [0-9A-Za-z_], equal to one of the words in any case), or
+// -1. The errors rule is the one preset with no literal to search for, so
+// this runs over every byte of the log: instead of walking byte by byte
+// and branching at each word, each 8 bytes are classified at once (SWAR:
+// the high bit of each byte lane of a uint64 says yes or no) and the loop
+// branches only at the rare places worth a look, letters c, e, f or p in
+// either case after a byte that is not a letter. Those places include a
+// few that are no word start (after a digit or '_'): errorWordAt checks
+// each exactly. Word bytes never include '\n', so a word found lies
+// inside one line. FuzzEngine checks this against ErrorsRegex.
+func nextErrorWord(b []byte, from int) int {
+	if haveErrorPairs && len(b)-from >= 64 {
+		p, rest := nextErrorPair(b, from)
+		if p >= 0 || rest < 0 {
+			return p
+		}
+		from = rest
+	}
+	var carry uint64 // the previous chunk's last byte is a letter: 0x80 (none at a line start; a wrong 0 only adds places)
+	for i := from; i < len(b); i += 8 {
+		x := chunk(b, i)
+		// the ranges are inRange's, spelt out: this loop is too big to
+		// inline a helper. lower folds upper-case letters onto lower-case
+		// ones (and other bytes onto bytes that are no letter).
 		ascii := ^x & lanesHi
-		y := x & lanes7 // below 0x80: adding up to 0x80 carries into no other lane
-		lower := y | lanes1*0x20
-		letter := (lower + lanes1*(0x80-'a')) &^ (lower + lanes1*(0x7f-'z'))
-		digit := (y + lanes1*(0x80-'0')) &^ (y + lanes1*(0x7f-'9'))
-		under := (y + lanes1*(0x80-'_')) &^ (y + lanes1*(0x7f-'_'))
-		word := (letter | digit | under) & ascii
-		// c, e, f or p in either case: what an error word starts with
-		first := (lower+lanes1*(0x80-'e'))&^(lower+lanes1*(0x7f-'f')) |
+		lower := x&lanes7 | lanes1*0x20 // below 0x80: adding up to 0x80 carries into no other lane
+		letter := (lower + lanes1*(0x80-'a')) &^ (lower + lanes1*(0x7f-'z')) & ascii
+		first := ((lower+lanes1*(0x80-'e'))&^(lower+lanes1*(0x7f-'f')) |
 			(lower+lanes1*(0x80-'p'))&^(lower+lanes1*(0x7f-'p')) |
-			(lower+lanes1*(0x80-'c'))&^(lower+lanes1*(0x7f-'c'))
-		bracket := (y + lanes1*(0x80-'[')) &^ (y + lanes1*(0x7f-'[')) & ascii
-		prev := word<<8 | carry // is the byte before each a word byte
-		carry = word >> 56
-		for places := (word&^prev&first | bracket&prev) & lanesHi; places != 0; places &= places - 1 {
-			s.at(line, i+bits.TrailingZeros64(places)>>3)
+			(lower+lanes1*(0x80-'c'))&^(lower+lanes1*(0x7f-'c'))) & ascii
+		prev := letter<<8 | carry
+		carry = letter >> 56
+		for places := first &^ prev & lanesHi; places != 0; places &= places - 1 {
+			if p := i + bits.TrailingZeros64(places)>>3; p < len(b) && errorWordAt(b, p) {
+				return p
+			}
 		}
 	}
+	return -1
 }
 
-// chunk returns line[i:i+8] as a little-endian uint64, zero bytes (neither
-// word bytes nor '[') past the end of the line.
-func chunk(line []byte, i int) uint64 {
-	if len(line)-i >= 8 {
-		return binary.LittleEndian.Uint64(line[i:])
+// nextErrorPair is nextErrorWord by errorPairs, 32 bytes at a time. It
+// returns the word's index, or -1 and where the search stopped for the
+// SWAR loop to finish (rest; -1 when nothing is left).
+func nextErrorPair(b []byte, from int) (p, rest int) {
+	if from == 0 {
+		if errorWordAt(b, 0) {
+			return 0, -1
+		}
+		from = 1
 	}
-	if len(line) >= 8 { // the line's last 8 bytes, the ones before i shifted out
-		return binary.LittleEndian.Uint64(line[len(line)-8:]) >> (8 * (8 - (len(line) - i)))
+	for {
+		off, mask := errorPairs(b, from)
+		if mask == 0 {
+			return -1, off
+		}
+		for ; mask != 0; mask &= mask - 1 {
+			if p := off + bits.TrailingZeros64(mask); errorWordAt(b, p) {
+				return p, -1
+			}
+		}
+		from = off + 32
+	}
+}
+
+// chunk returns b[i:i+8] as a little-endian uint64, zero bytes (no
+// letters) past the end of b.
+func chunk(b []byte, i int) uint64 {
+	if len(b)-i >= 8 {
+		return binary.LittleEndian.Uint64(b[i:])
 	}
 	var x uint64
-	for k := len(line) - 1; k >= i; k-- {
-		x = x<<8 | uint64(line[k])
+	for k := len(b) - 1; k >= i; k-- {
+		x = x<<8 | uint64(b[k])
 	}
 	return x
 }
 
-// at looks at a '[' after a word byte or at a word start with the first
-// letter of an error word.
-func (s *lineScan) at(line []byte, p int) {
-	if line[p] == '[' {
-		s.tags = append(s.tags, p)
-		s.tagBits |= tagBit(line[p-1])
-		return
+// errorWordAt says whether an error word, as a whole word, starts at p.
+func errorWordAt(b []byte, p int) bool {
+	if p > 0 && wordByte[b[p-1]] || errorFirst[b[p]] == 0 {
+		return false
 	}
-	if line[p] == 'E' && len(line)-p >= len("ERROR: ") && string(line[p:p+len("ERROR: ")]) == "ERROR: " {
-		s.errorCaps = append(s.errorCaps, p)
-	}
-	if s.errorWord {
-		return
-	}
-	word := errorWords[errorFirst[line[p]]-1]
+	word := errorWords[errorFirst[b[p]]-1]
 	end := p + len(word)
-	s.errorWord = end <= len(line) && equalFoldASCII(line[p:end], word) &&
-		(end == len(line) || !wordByte[line[end]])
+	return end <= len(b) && equalFoldASCII(b[p:end], word) && (end == len(b) || !wordByte[b[end]])
 }
 
 // SWAR constants: one per byte lane.
@@ -126,12 +119,8 @@ const (
 	lanesHi = 0x8080808080808080
 )
 
-// containsErrorWord is the errors rule on its own.
-func containsErrorWord(line []byte) bool {
-	var s lineScan
-	s.scan(line)
-	return s.errorWord
-}
+// containsErrorWord is the errors rule's regex on its own.
+func containsErrorWord(line []byte) bool { return nextErrorWord(line, 0) >= 0 }
 
 // wordByte is isWordByte as a table.
 var wordByte = func() (t [256]bool) {

@@ -34,15 +34,39 @@ func (c *cursor) lit(s string) bool {
 	return c.ok
 }
 
-// run consumes one or more (min 1) or zero or more (min 0) bytes in class.
-func (c *cursor) run(class func(byte) bool, min int) bool {
+// run consumes one or more (min 1) or zero or more (min 0) bytes in
+// class (a table: a func value called per byte costs several times more).
+func (c *cursor) run(class *[256]bool, min int) bool {
 	j := c.i
-	for j < len(c.b) && class(c.b[j]) {
+	for j < len(c.b) && class[c.b[j]] {
 		j++
 	}
 	c.ok = c.ok && j-c.i >= min
 	c.i = j
 	return c.ok
+}
+
+// upTo consumes every byte up to the next x (or the line's end): [^x]*.
+func (c *cursor) upTo(x byte) bool {
+	if k := bytes.IndexByte(c.b[c.i:], x); k >= 0 {
+		c.i += k
+	} else {
+		c.i = len(c.b)
+	}
+	return c.ok
+}
+
+// Byte classes for run.
+var (
+	digitByte    = byteClass(isDigit)
+	amavisIDByte = byteClass(func(b byte) bool { return isWordByte(b) || b == '-' })
+)
+
+func byteClass(in func(byte) bool) (t [256]bool) {
+	for b := range 256 {
+		t[b] = in(byte(b))
+	}
+	return t
 }
 
 // oneOf consumes the first of words (in the regex's order) present here.
@@ -62,27 +86,29 @@ func (c *cursor) wordEnd() bool {
 	return c.ok && (c.i == len(c.b) || !isWordByte(c.b[c.i]))
 }
 
-func isDigit(b byte) bool            { return b >= '0' && b <= '9' }
-func notByte(x byte) func(byte) bool { return func(b byte) bool { return b != x } }
-func isTagByte(b byte) bool          { return isWordByte(b) || b == '.' || b == '-' }
+func isDigit(b byte) bool   { return b >= '0' && b <= '9' }
+func isTagByte(b byte) bool { return isWordByte(b) || b == '.' || b == '-' }
 
-// eachTag calls try, in order, with a cursor on each '[' of s.tags that
-// follows, in the line, a text accepted by before (which sees the line up
-// to that '['), until try returns true. Every preset literal ends in such
-// a '[' and the rest of each regex is anchored to it, so this tries the
-// same places as searching the line for the literal, in the same
-// (leftmost first) order. want is tagBits of the words before accepts:
-// a tag after any other last byte is skipped unseen. The cursor is passed
-// by value so that it stays on the stack (a pointer handed to a func
-// value escapes).
-func eachTag(line []byte, s *lineScan, want uint64, before func([]byte) bool, try func(cursor) bool) bool {
-	if s.tagBits&want == 0 {
-		return false
-	}
-	for _, j := range s.tags {
-		if want&tagBit(line[j-1]) != 0 && before(line[:j]) && try(cursor{b: line, i: j, ok: true}) {
+// eachTag calls try, in order, with a cursor on each '[' of line that
+// follows a word byte and a text accepted by before (which sees the line
+// up to that '['), until try returns true. Every preset literal ends in
+// such a '[' and the rest of each regex is anchored to it, so this tries
+// the same places as searching the line for the literal, in the same
+// (leftmost first) order; a syslog line has one or two '['. want is
+// tagBits of the words before accepts: a tag after any other last byte
+// is skipped unseen. The cursor is passed by value so that it stays on
+// the stack (a pointer handed to a func value escapes).
+func eachTag(line []byte, want uint64, before func([]byte) bool, try func(cursor) bool) bool {
+	for i := 1; i < len(line); {
+		j := bytes.IndexByte(line[i:], '[')
+		if j < 0 {
+			return false
+		}
+		p := i + j
+		if want&tagBit(line[p-1]) != 0 && wordByte[line[p-1]] && before(line[:p]) && try(cursor{b: line, i: p, ok: true}) {
 			return true
 		}
+		i = p + 1
 	}
 	return false
 }
@@ -148,18 +174,18 @@ var amavisCategories = []string{"CLEAN", "SPAMMY", "SPAM", "INFECTED", "BANNED",
 // amavisHead is amavisLine from its '[' on.
 func amavisHead(c *cursor) bool {
 	c.lit("[")
-	c.run(isDigit, 1)
+	c.run(&digitByte, 1)
 	c.lit("]: (")
-	c.run(func(b byte) bool { return isWordByte(b) || b == '-' }, 1)
+	c.run(&amavisIDByte, 1)
 	c.lit(") ")
 	c.oneOf("Passed ", "Blocked ")
 	return c.ok
 }
 
 // amavisVerdict is the amavis_verdict rule; it returns the captured
-// category, and notes in s what it found for amavisVirus.
-func amavisVerdict(line []byte, s *lineScan) (verdict string, ok bool) {
-	ok = eachTag(line, s, amavisTags, afterAmavis, func(c cursor) bool {
+// category.
+func amavisVerdict(line []byte) (verdict string, ok bool) {
+	ok = eachTag(line, amavisTags, afterAmavis, func(c cursor) bool {
 		if !amavisHead(&c) {
 			return false
 		}
@@ -172,47 +198,20 @@ func amavisVerdict(line []byte, s *lineScan) (verdict string, ok bool) {
 		}
 		return false
 	})
-	switch {
-	case !ok:
-		s.amavis = amavisNone
-	case verdict == "INFECTED":
-		s.amavis = amavisInfected
-	default:
-		s.amavis = amavisOther
-	}
 	return verdict, ok
 }
 
-// What amavisVerdict found on the line, for amavisVirus.
-const (
-	amavisUnknown  = iota // not asked yet
-	amavisNone            // no verdict: no amavisLine head, so no virus either
-	amavisInfected        // the leftmost verdict is INFECTED: so is a virus match
-	amavisOther           // another verdict first: a later INFECTED is possible
-)
-
-// amavisVirus is the amavis_virus rule. Its regex is the verdict rule's
-// with INFECTED alone, which no other category begins with: so it matches
-// where the verdict rule found INFECTED, not where that found no head at
-// all, and only a walk tells after another verdict.
-func amavisVirus(line []byte, s *lineScan) bool {
-	if s.amavis == amavisUnknown {
-		amavisVerdict(line, s)
-	}
-	switch s.amavis {
-	case amavisNone:
-		return false
-	case amavisInfected:
-		return true
-	}
-	return eachTag(line, s, amavisTags, afterAmavis, func(c cursor) bool {
+// amavisVirus is the amavis_virus rule: the verdict rule's regex with
+// INFECTED alone.
+func amavisVirus(line []byte) bool {
+	return eachTag(line, amavisTags, afterAmavis, func(c cursor) bool {
 		return amavisHead(&c) && c.lit("INFECTED") && c.wordEnd()
 	})
 }
 
 // postfixDelivery is the postfix_delivery rule; it returns the captured status.
-func postfixDelivery(line []byte, s *lineScan) (status string, ok bool) {
-	ok = eachTag(line, s, agentTags, afterPostfixAgent, func(c cursor) bool {
+func postfixDelivery(line []byte) (status string, ok bool) {
+	ok = eachTag(line, agentTags, afterPostfixAgent, func(c cursor) bool {
 		return deliveryFields(c, func(c cursor) bool {
 			if s, _ := c.oneOf("status=sent", "status=deferred", "status=bounced"); c.wordEnd() {
 				status = s[len("status="):]
@@ -229,51 +228,51 @@ func postfixDelivery(line []byte, s *lineScan) (status string, ok bool) {
 // at, given the cursor at a field's start, says it is the one wanted.
 func deliveryFields(c cursor, at func(cursor) bool) bool {
 	c.lit("[")
-	c.run(isDigit, 1)
+	c.run(&digitByte, 1)
 	c.lit("]: ")
-	c.run(isWordByte, 1)
+	c.run(&wordByte, 1)
 	c.lit(": to=<")
-	c.run(notByte('>'), 0)
+	c.upTo('>')
 	c.lit(">, ")
 	for c.ok {
 		if at(c) {
 			return true
 		}
-		c.run(notByte(','), 0)
+		c.upTo(',')
 		c.lit(", ")
 	}
 	return false
 }
 
 // postfixReceived is the postfix_received rule.
-func postfixReceived(line []byte, s *lineScan) bool {
-	return eachTag(line, s, qmgrTags, afterQmgr, func(c cursor) bool {
+func postfixReceived(line []byte) bool {
+	return eachTag(line, qmgrTags, afterQmgr, func(c cursor) bool {
 		c.lit("[")
-		c.run(isDigit, 1)
+		c.run(&digitByte, 1)
 		c.lit("]: ")
-		c.run(isWordByte, 1)
+		c.run(&wordByte, 1)
 		c.lit(": from=<")
-		c.run(notByte('>'), 0)
+		c.upTo('>')
 		c.lit(">, size=")
-		c.run(isDigit, 1)
+		c.run(&digitByte, 1)
 		c.lit(", nrcpt=")
-		c.run(isDigit, 1)
+		c.run(&digitByte, 1)
 		return c.lit(" (queue active)")
 	})
 }
 
 // postfixRejected is the postfix_rejected rule.
-func postfixRejected(line []byte, s *lineScan) bool {
-	return eachTag(line, s, smtpdTags, afterSmtpd, func(c cursor) bool {
+func postfixRejected(line []byte) bool {
+	return eachTag(line, smtpdTags, afterSmtpd, func(c cursor) bool {
 		c.lit("[")
-		c.run(isDigit, 1)
+		c.run(&digitByte, 1)
 		return c.lit("]: NOQUEUE: reject: ")
 	})
 }
 
 // errorWord is the errors rule: an error word, on a line that is not a
 // delivery report of postfix's error agent.
-func errorWord(line []byte, s *lineScan) bool { return s.errorWord && !errorAgentStatus(line, s) }
+func errorWord(line []byte) bool { return containsErrorWord(line) && !errorAgentStatus(line) }
 
 var errorAgentTags = tagBits("error")
 
@@ -281,8 +280,8 @@ var errorAgentTags = tagBits("error")
 func afterPostfixErrorAgent(b []byte) bool { return hasSuffix(b, "/error") && afterPostfixAgent(b) }
 
 // errorAgentStatus is ErrorAgentStatusRegex.
-func errorAgentStatus(line []byte, s *lineScan) bool {
-	return eachTag(line, s, errorAgentTags, afterPostfixErrorAgent, func(c cursor) bool {
+func errorAgentStatus(line []byte) bool {
+	return eachTag(line, errorAgentTags, afterPostfixErrorAgent, func(c cursor) bool {
 		return deliveryFields(c, func(c cursor) bool { return c.hasPrefix("status=") })
 	})
 }

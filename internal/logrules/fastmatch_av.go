@@ -25,7 +25,7 @@ func clamdHeadIn(seg []byte) bool {
 			return false
 		}
 		c := cursor{b: seg, i: i + j + len(clamdLit), ok: true}
-		c.run(isDigit, 1)
+		c.run(&digitByte, 1)
 		if c.lit("]: ") {
 			return true
 		}
@@ -42,7 +42,7 @@ var (
 // The line ends in " FOUND"; before it, \S+ after ": " can only be the
 // whole run of non-space bytes there (the ' ' before it is no \S), and
 // .+ is at least one byte, none a '\n', between the head and that ": ".
-func clamdFound(line []byte, _ *lineScan) bool {
+func clamdFound(line []byte) bool {
 	if !hasSuffix(line, " FOUND") {
 		return false
 	}
@@ -65,37 +65,49 @@ func clamdFound(line []byte, _ *lineScan) bool {
 // isSpaceRE is RE2's \s: [\t\n\f\r ] (no \v).
 func isSpaceRE(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\f' || b == '\r' }
 
+var errorCapsLit = newLiteral([]byte("ERROR: "))
+
 // clamdError is the clamd_error rule: (?:clamd\[\d+\]:| ->) ERROR: . Each
-// "ERROR: " (all at word starts, after " " as they are: the scan's
-// errorCaps) is tried with the head ending right before it.
-func clamdError(line []byte, s *lineScan) bool {
-	for _, p := range s.errorCaps {
-		before := line[:p]
-		if hasSuffix(before, " -> ") {
+// "ERROR: " is tried with the head ending right before it.
+func clamdError(line []byte) bool {
+	for i := 0; ; {
+		j := errorCapsLit.in(line[i:])
+		if j < 0 {
+			return false
+		}
+		p := i + j
+		if clamdHeadBefore(line, p) {
 			return true
 		}
-		if hasSuffix(before, "]: ") {
-			k := p - len("]: ")
-			d := k
-			for d > 0 && isDigit(line[d-1]) {
-				d--
-			}
-			if d < k && hasSuffix(line[:d], "clamd[") {
-				return true
-			}
-		}
+		i = p + 1
 	}
-	return false
+}
+
+// clamdHeadBefore: " -> " or "clamd[digits]: " ends at p.
+func clamdHeadBefore(line []byte, p int) bool {
+	before := line[:p]
+	if hasSuffix(before, " -> ") {
+		return true
+	}
+	if !hasSuffix(before, "]: ") {
+		return false
+	}
+	k := p - len("]: ")
+	d := k
+	for d > 0 && isDigit(line[d-1]) {
+		d--
+	}
+	return d < k && hasSuffix(line[:d], "clamd[")
 }
 
 // spamdResult is the spamd_result rule; it returns the captured verdict:
 // spamd\[\d+\]: (?:spamd: )?(identified spam|clean message) \(. The
 // optional "spamd: " starts with a byte neither verdict starts with, so
 // trying it first and then without it is the regex's own order.
-func spamdResult(line []byte, s *lineScan) (verdict string, ok bool) {
-	ok = eachTag(line, s, spamdTags, afterSpamd, func(c cursor) bool {
+func spamdResult(line []byte) (verdict string, ok bool) {
+	ok = eachTag(line, spamdTags, afterSpamd, func(c cursor) bool {
 		c.lit("[")
-		c.run(isDigit, 1)
+		c.run(&digitByte, 1)
 		if !c.lit("]: ") {
 			return false
 		}
@@ -117,7 +129,7 @@ var updatedLit = newLiteral([]byte(" updated ("))
 // freshclamSuccess is the freshclam_success rule:
 // (?:\.c[lv]d updated \(version: |Database updated \(\d+ signatures\)).
 // Both branches hold " updated (": each occurrence is tried with both.
-func freshclamSuccess(line []byte, _ *lineScan) bool {
+func freshclamSuccess(line []byte) bool {
 	for i := 0; ; {
 		j := updatedLit.in(line[i:])
 		if j < 0 {
@@ -128,7 +140,7 @@ func freshclamSuccess(line []byte, _ *lineScan) bool {
 		if (hasSuffix(before, ".cld") || hasSuffix(before, ".cvd")) && c.hasPrefix("version: ") {
 			return true
 		}
-		if hasSuffix(before, "Database") && c.run(isDigit, 1) && c.lit(" signatures)") {
+		if hasSuffix(before, "Database") && c.run(&digitByte, 1) && c.lit(" signatures)") {
 			return true
 		}
 		i = p + 1
@@ -138,4 +150,4 @@ func freshclamSuccess(line []byte, _ *lineScan) bool {
 var failedLit = newLiteral([]byte("Database update process failed"))
 
 // freshclamFailure is the freshclam_failure rule, a plain literal.
-func freshclamFailure(line []byte, _ *lineScan) bool { return failedLit.in(line) >= 0 }
+func freshclamFailure(line []byte) bool { return failedLit.in(line) >= 0 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,16 +23,11 @@ func fastDisagrees(line []byte) string {
 			if r.unless != "" && presetRegex(r.unless).Match(line) {
 				m = nil
 			}
-			var s lineScan
-			s.scan(line)
-			if r.Name == "amavis_virus" && len(line)%2 == 1 {
-				amavisVerdict(line, &s) // with the verdict's answer cached, as in an engine
-			}
-			if r.match != nil && r.match(line, &s) != (m != nil) {
+			if r.match != nil && r.match(line) != (m != nil) {
 				return r.Name
 			}
 			if r.find != nil {
-				v, ok := r.find(line, &s)
+				v, ok := r.find(line)
 				if ok != (m != nil) || ok && v != string(m[1]) {
 					return r.Name
 				}
@@ -93,48 +87,50 @@ func presetRegex(expr string) *regexp.Regexp {
 	return re
 }
 
-// scanByteByByte is lineScan.scan written the plain way: the reference
-// the SWAR scan is checked against.
-func scanByteByByte(line []byte) (errorWord bool, tags, errorCaps []int) {
-	for i := 0; i < len(line); {
-		for i < len(line) && !isWordByte(line[i]) {
+// errorWordByteByByte is nextErrorWord written the plain way: the
+// reference the SWAR scan is checked against.
+func errorWordByteByByte(b []byte) int {
+	for i := 0; i < len(b); {
+		for i < len(b) && !isWordByte(b[i]) {
 			i++
 		}
 		start := i
-		for i < len(line) && isWordByte(line[i]) {
+		for i < len(b) && isWordByte(b[i]) {
 			i++
 		}
-		if start == len(line) {
-			break
-		}
 		for _, w := range errorWords {
-			errorWord = errorWord || i-start == len(w) && equalFoldASCII(line[start:i], w)
-		}
-		if bytes.HasPrefix(line[start:], []byte("ERROR: ")) {
-			errorCaps = append(errorCaps, start)
-		}
-		if i < len(line) && line[i] == '[' {
-			tags = append(tags, i)
+			if i-start == len(w) && equalFoldASCII(b[start:i], w) {
+				return start
+			}
 		}
 	}
-	return errorWord, tags, errorCaps
+	return -1
 }
 
-// scanDisagrees says how lineScan.scan differs from scanByteByByte on line.
-func scanDisagrees(line []byte) string {
-	var s lineScan
-	s.scan(line)
-	errorWord, tags, errorCaps := scanByteByByte(line)
-	if s.errorWord != errorWord || !slices.Equal(s.tags, tags) || !slices.Equal(s.errorCaps, errorCaps) {
-		return fmt.Sprintf("scan: error word %v, tags %v, ERROR: %v; byte by byte: %v, %v, %v", s.errorWord, s.tags, s.errorCaps, errorWord, tags, errorCaps)
+// scanDisagrees says how nextErrorWord differs from errorWordByteByByte
+// on b, from each line start.
+func scanDisagrees(b []byte) string {
+	for from := 0; from <= len(b); from++ {
+		if from > 0 && b[from-1] != '\n' {
+			continue
+		}
+		got, want := nextErrorWord(b, from), errorWordByteByByte(b[from:])
+		if want >= 0 {
+			want += from
+		}
+		if got != want {
+			return fmt.Sprintf("from %d: nextErrorWord %d, byte by byte %d", from, got, want)
+		}
 	}
 	return ""
 }
 
-func TestLineScan(t *testing.T) {
+func TestNextErrorWord(t *testing.T) {
 	lines := []string{"", "a[", "[", "x[y[[z_[", "error", "ERROR[1]", "xerror", "errors", "error_", "(error)",
 		"Critical", "criticall", "pAnIc!", "\xe5rror", "\xc3error", "fatal\xff", "e", "errorerror fatal",
-		"12345678[", "1234567[", "123456789error", "ERROR: x", "xERROR: ", "_ERROR: ", "ERROR:", "1234567 ERROR: ERROR: ", "postfix/smtp[1]: A: ...error", "amavis[2]: (x) Passed CLEAN"}
+		"12345678[", "1234567[", "123456789error", "1234567_error", "ERROR: x", "xERROR: ", "_ERROR: ", "ERROR:",
+		"1234567 ERROR: ERROR: ", "postfix/smtp[1]: A: ...error", "amavis[2]: (x) Passed CLEAN",
+		"a\nerror", "x\nxerror\nfatal", "dfatal defatal efatal ffatal Fatal", "error\n", "\n\npanic"}
 	for _, l := range lines {
 		for n := 0; n <= len(l); n++ {
 			if d := scanDisagrees([]byte(l[:n])); d != "" {
@@ -180,12 +176,11 @@ func fastPresets(tb testing.TB) *Engine {
 	return e
 }
 
-func BenchmarkLineScan(b *testing.B) {
+func BenchmarkNextErrorWord(b *testing.B) {
 	lines := benchLines(b)
-	var s lineScan
 	for b.Loop() {
 		for _, l := range lines {
-			s.scan(l)
+			nextErrorWord(l, 0)
 		}
 	}
 }
@@ -202,7 +197,7 @@ func BenchmarkPresets(b *testing.B) {
 	}
 }
 
-// FuzzFastMatchers is FuzzEngine's check of the line scan and the fast
+// FuzzFastMatchers is FuzzEngine's check of the error word scan and the fast
 // matchers alone: no regex compiled per input, so many more lines a second.
 func FuzzFastMatchers(f *testing.F) {
 	for _, l := range []string{
@@ -230,8 +225,7 @@ func FuzzFastMatchers(f *testing.F) {
 
 // Once warm, counting a line with the presets that have hand-written
 // matchers allocates nothing (a log is millions of lines; the regex rules
-// allocate their submatch slice), and a freak line's scan memory is not
-// kept.
+// allocate their submatch slice).
 func TestPresetMatchAllocatesNothing(t *testing.T) {
 	lines, e := demoLines(t), fastPresets(t)
 	var d Delta
@@ -242,8 +236,32 @@ func TestPresetMatchAllocatesNothing(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("%v allocations per pass over the demo log", n)
 	}
-	e.Match(bytes.Repeat([]byte("a["), 10000), &d)
-	if c := cap(d.scan.tags); c > maxKeptTags {
-		t.Errorf("kept %d tag slots after a freak line", c)
+}
+
+// nextErrorWord agrees with the plain reading on blocks long enough for the
+// vector search: error words of every case at every offset around its
+// 32-byte steps, after letters, digits, '_', non-ASCII bytes and line
+// starts, and the demo log.
+func TestNextErrorWordLong(t *testing.T) {
+	var blocks [][]byte
+	for _, w := range []string{"error", "ERROR", "eRrOr", "fatal", "FaTaL", "panic", "PANIC", "critical", "CRITICAL", "Critical",
+		"errors", "xerror", "9error", "_panic", "\xe5rror", "\xc5error", "éfatal", "fatal_", "fatal9", "er", "pa", "cr", "fa"} {
+		for _, before := range []string{"", " ", "a", "Z", "1", "_", "\n", "\xff", "[", "`", "{", "@"} {
+			for off := 0; off < 70; off++ {
+				b := append(bytes.Repeat([]byte("pass err cra Fa. "), 6)[:off], before...)
+				b = append(append(b, w...), bytes.Repeat([]byte(" x"), 40)...)
+				blocks = append(blocks, b)
+			}
+		}
+	}
+	demo, err := os.ReadFile("../../examples/demo/root/var/log/mail.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks = append(blocks, demo)
+	for _, b := range blocks {
+		if d := scanDisagrees(b); d != "" {
+			t.Fatalf("%q: %s", b, d)
+		}
 	}
 }

@@ -47,14 +47,20 @@ type Rule struct {
 	// (0: DefaultMaxSeries).
 	MaxSeries int
 	// match, when set, replaces the regex (which it must agree with, as the
-	// fuzz test checks) for speed; used by presets only. It gets the line
-	// and what one shared pass over the line found.
-	match func([]byte, *lineScan) bool
+	// fuzz test checks) for speed; used by presets only.
+	match func([]byte) bool
 	// find, when set, replaces the regex of a rule with one capture
 	// label: it returns the captured value (same fuzz check).
-	find func([]byte, *lineScan) (string, bool)
-	// scanFree: match or find does not use the line scan.
-	scanFree bool
+	find func([]byte) (string, bool)
+	// next, when set, finds the candidate lines of a rule whose regex has
+	// no literal to search for (see nextFunc); presets only.
+	next nextFunc
+	// suffix, when set, is what every line the rule matches ends with
+	// (presets only): each line's end is checked instead of a search.
+	suffix string
+	// anchor, when set, is a literal set one of which every match holds,
+	// chosen for the preset instead of the regex's (see plan).
+	anchor []string
 	// unless, when set, is a regex that takes a line the rule's regex
 	// matches out again (RE2 has no negative lookaround); presets only,
 	// whose match or find apply it too.
@@ -102,8 +108,14 @@ type compiled struct {
 	// byValue maps a captured value straight to its series id when the
 	// rule has one allow-listed capture: no allocation per match.
 	byValue map[string]int
-	matchFn func([]byte, *lineScan) bool
-	findFn  func([]byte, *lineScan) (string, bool)
+	matchFn func([]byte) bool
+	findFn  func([]byte) (string, bool)
+	// anchors are the literal sets one of which may be searched for in a
+	// block to find the lines worth matching (see plan), best by the
+	// static byte ranks first; none: every line is matched.
+	anchors [][]literal
+	never   bool           // a required literal holds a '\n': no line can match
+	next    nextFunc       // Rule.next
 	unless  *regexp.Regexp // Rule.unless
 	// seen holds the keys of the capture-label series handed out, up to
 	// maxSeries; others count in the all-"other" series.
@@ -126,6 +138,14 @@ type literal struct {
 
 func newLiteral(b []byte) literal { return literal{b, rarest(b)} }
 
+func literals(set [][]byte) []literal {
+	lits := make([]literal, len(set))
+	for i, b := range set {
+		lits[i] = newLiteral(b)
+	}
+	return lits
+}
+
 func (l literal) in(line []byte) int { return indexRare(line, l.b, l.rare) }
 
 type capture struct {
@@ -140,8 +160,12 @@ type capture struct {
 // per Delta; the series table is shared and safe for concurrent use.
 type Engine struct {
 	rules []*compiled
-	// scan: some rule has a hand-written matcher, which needs the line scan
-	scan bool
+	// How MatchBlock finds each rule's lines (a rule is in one list, or
+	// in none when it can match no line): by a search for its anchor
+	// (static: the plan by static byte ranks), by its next function, by
+	// each line's end, or every line.
+	anchored, nexted, suffixed, everyLine []*compiled
+	static                                *plan
 
 	mu     sync.RWMutex
 	series []Series
@@ -157,8 +181,19 @@ func Compile(rules []Rule) (*Engine, error) {
 			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
 		}
 		e.rules = append(e.rules, c)
-		e.scan = e.scan || (c.matchFn != nil || c.findFn != nil) && !r.scanFree
+		switch {
+		case c.never:
+		case r.next != nil:
+			e.nexted = append(e.nexted, c)
+		case r.suffix != "":
+			e.suffixed = append(e.suffixed, c)
+		case c.anchors != nil:
+			e.anchored = append(e.anchored, c)
+		default:
+			e.everyLine = append(e.everyLine, c)
+		}
 	}
+	e.static = e.newPlan(func(c *compiled) []literal { return c.anchors[0] })
 	return e, nil
 }
 
@@ -170,7 +205,7 @@ func (e *Engine) compile(r Rule) (*compiled, error) {
 	if n := programSize(r.Regex); n > MaxRegexInsts {
 		return nil, fmt.Errorf("the regex compiles to %d instructions, more than %d: matching it would cost every line that much (split it into several rules)", n, MaxRegexInsts)
 	}
-	c := &compiled{rule: r, re: re, matchFn: r.match, findFn: r.find, seen: map[string]struct{}{}, maxSeries: r.MaxSeries}
+	c := &compiled{rule: r, re: re, matchFn: r.match, findFn: r.find, next: r.next, seen: map[string]struct{}{}, maxSeries: r.MaxSeries}
 	if c.maxSeries <= 0 {
 		c.maxSeries = DefaultMaxSeries
 	}
@@ -180,12 +215,9 @@ func (e *Engine) compile(r Rule) (*compiled, error) {
 		}
 	}
 	for _, set := range requiredSets(r.Regex) {
-		lits := make([]literal, len(set))
-		for i, b := range set {
-			lits[i] = newLiteral(b)
-		}
-		c.need = append(c.need, lits)
+		c.need = append(c.need, literals(set))
 	}
+	c.anchors, c.never = anchorSets(r)
 	if p, _ := re.LiteralPrefix(); p != "" {
 		c.prefix = newLiteral([]byte(p))
 	}
@@ -323,11 +355,12 @@ func (e *Engine) Series() []Series {
 	return append([]Series(nil), e.series...)
 }
 
-// Delta accumulates counts per series id. It also holds the line scan's
-// memory, reused line after line, so use one Delta per goroutine.
+// Delta accumulates counts per series id. Use one Delta per goroutine.
 type Delta struct {
 	Counts []uint64
-	scan   lineScan
+	plan   *plan    // the anchors chosen for the log read into this Delta
+	ends   []int    // the line ends of the block being matched
+	marks  []uint64 // by line of that block: the rules to match it against
 }
 
 func (d *Delta) add(id int) {
@@ -337,43 +370,39 @@ func (d *Delta) add(id int) {
 	d.Counts[id]++
 }
 
-// Reset zeroes the delta, keeping its memory.
+// Reset zeroes the delta, keeping its memory (and its plan).
 func (d *Delta) Reset() { clear(d.Counts) }
 
-// Match applies every rule to line and counts the matches into d.
+// Match applies every rule to line, which holds no '\n', and counts the
+// matches into d.
 func (e *Engine) Match(line []byte, d *Delta) {
-	if e.scan {
-		d.scan.scan(line)
+	if len(line) > 0 {
+		e.MatchBlock(line, d)
+		return
 	}
-	for _, c := range e.rules {
-		if !e.matchFast(c, line, d) {
-			e.matchRegex(c, line, d)
-		}
-	}
-	if cap(d.scan.tags) > maxKeptTags {
-		d.scan.tags = nil // a freak line ("a[a[a[..."): do not keep its memory
-	}
-	if cap(d.scan.errorCaps) > maxKeptTags {
-		d.scan.errorCaps = nil
+	for _, c := range e.everyLine { // an empty block holds no line; an empty line can match
+		e.matchLine(c, line, d)
 	}
 }
 
-// maxKeptTags bounds the tag positions a Delta keeps between lines; real
-// lines have a handful.
-const maxKeptTags = 256
+// matchLine counts line, a whole line without its '\n', with c.
+func (e *Engine) matchLine(c *compiled, line []byte, d *Delta) {
+	if !e.matchFast(c, line, d) {
+		e.matchRegex(c, line, d)
+	}
+}
 
-// matchFast counts line with c's hand-written matcher, on the whole line
-// (the scan's positions refer to it). It returns false when c has none,
+// matchFast counts line with c's hand-written matcher. It returns false when c has none,
 // or found a value only the regex's path knows how to label.
 func (e *Engine) matchFast(c *compiled, line []byte, d *Delta) bool {
 	switch {
 	case c.matchFn != nil && len(c.from) == 0:
-		if c.matchFn(line, &d.scan) {
+		if c.matchFn(line) {
 			d.add(c.static)
 		}
 		return true
 	case c.findFn != nil && c.byValue != nil:
-		v, ok := c.findFn(line, &d.scan)
+		v, ok := c.findFn(line)
 		if !ok {
 			return true
 		}

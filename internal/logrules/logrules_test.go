@@ -264,6 +264,10 @@ func FuzzEngine(f *testing.F) {
 		if got, want := containsErrorWord(line), errorsRE.Match(line); got != want {
 			t.Fatalf("fast errors matcher %v, regex %v on %q", got, want, line)
 		}
+		padded := append(bytes.Repeat([]byte("ab "), 25), line...) // long enough for the vector search
+		if got, want := containsErrorWord(padded), errorsRE.Match(padded); got != want {
+			t.Fatalf("fast errors matcher %v, regex %v on %q", got, want, padded)
+		}
 		if d := scanDisagrees(line); d != "" {
 			t.Fatalf("%q: %s", line, d)
 		}

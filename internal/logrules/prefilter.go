@@ -37,6 +37,19 @@ const maxSets = 3
 // literals shorter than 3 bytes (": ", " ") pass almost every line and are
 // dropped, except when they are all there is.
 func requiredSets(expr string) [][][]byte {
+	var out [][][]byte
+	for i, set := range allRequiredSets(expr) {
+		if i == maxSets || i > 0 && minLenBytes(set) < 3 {
+			break
+		}
+		out = append(out, set)
+	}
+	return out
+}
+
+// allRequiredSets is every distinct non-empty literal set of expr that
+// any match must hold one literal of, best first.
+func allRequiredSets(expr string) [][][]byte {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return nil
@@ -56,14 +69,21 @@ func requiredSets(expr string) [][][]byte {
 		}
 		return 0
 	})
-	var out [][][]byte
+	out := make([][][]byte, len(sets))
 	for i, set := range sets {
-		if i == maxSets || i > 0 && minLen(set) < 3 {
-			break
-		}
-		out = append(out, toBytes(set))
+		out[i] = toBytes(set)
 	}
 	return out
+}
+
+func minLenBytes(set [][]byte) int {
+	m := -1
+	for _, s := range set {
+		if m < 0 || len(s) < m {
+			m = len(s)
+		}
+	}
+	return m
 }
 
 // requiredAll returns the literal sets of every piece of re that any match
@@ -184,7 +204,8 @@ func indexRare(s, lit []byte, k int) int {
 // rarest returns the index in lit of its rarest byte in mail logs, by a
 // rough frequency rank: space, lower-case letters, digits and the
 // punctuation of "name[pid]: key=<value>, " are everywhere; upper-case
-// letters and brackets other than those are rare; later bytes win ties
+// letters (but the hex digits of postfix's queue ids) and brackets other
+// than those are rare; later bytes win ties
 // (a literal's start is often the end of a common word).
 func rarest(lit []byte) int {
 	best := 0
@@ -205,6 +226,8 @@ var byteRank = func() (t [256]uint8) {
 			t[b] = 8
 		case b >= 'a' && b <= 'z', b >= '0' && b <= '9', bytes.IndexByte([]byte(".:=,[]<>@-/_"), byte(b)) >= 0:
 			t[b] = 6
+		case b >= 'A' && b <= 'F': // in postfix's hex queue ids
+			t[b] = 4
 		case b >= 'A' && b <= 'Z':
 			t[b] = 3
 		case b < 0x80:

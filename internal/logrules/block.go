@@ -1,0 +1,184 @@
+package logrules
+
+import (
+	"bytes"
+	"math/bits"
+)
+
+// MatchBlock counts every line of block into d: lines end in '\n', the
+// last one may lack it. Rather than every rule looking at every line, the
+// block is searched once per anchor byte (see plan) for the literals of
+// all the rules anchored on it, marking the lines where a rule's literal
+// occurs; only marked lines are matched against that rule. The errors
+// rule finds its lines with nextErrorWord, a rule for a line's end (clamd's
+// FOUND) checks each line's end; only rules with none of these look at
+// every line. Counts are what matching each line with every rule gives
+// (within a rule lines are matched in order, the one thing a capture's
+// "first come" values depend on).
+func (e *Engine) MatchBlock(block []byte, d *Delta) {
+	for len(block) > maxBlock { // bound the per-line memory a Delta keeps
+		cut := bytes.LastIndexByte(block[:maxBlock], '\n') + 1
+		if cut == 0 {
+			cut = lineEnd(block, maxBlock) + 1
+		}
+		e.matchBlock(block[:min(cut, len(block))], d)
+		block = block[min(cut, len(block)):]
+	}
+	if len(block) > 0 {
+		e.matchBlock(block, d)
+	}
+}
+
+// maxBlock bounds the block matched at once.
+const maxBlock = 1 << 20
+
+func (e *Engine) matchBlock(block []byte, d *Delta) {
+	p := e.planFor(block, d)
+	d.ends = lineEnds(block, d.ends[:0])
+	if len(p.sweeps) > 0 {
+		d.marks = append(d.marks[:0], make([]uint64, len(d.ends))...)
+		for i := range p.sweeps {
+			sweep(block, &p.sweeps[i], d)
+		}
+		for li, m := range d.marks {
+			for ; m != 0; m &= m - 1 {
+				e.matchLine(p.marked[bits.TrailingZeros64(m)], d.line(block, li), d)
+			}
+		}
+	}
+	for _, c := range p.alone {
+		e.matchAnchored(c, p.aloneAnchors[c], block, d)
+	}
+	for _, c := range e.suffixed {
+		for li := range d.ends {
+			if line := d.line(block, li); hasSuffix(line, c.rule.suffix) {
+				e.matchLine(c, line, d)
+			}
+		}
+	}
+	for _, c := range e.nexted {
+		for from := 0; from < len(block); {
+			at := c.next(block, from)
+			if at < 0 {
+				break
+			}
+			end := lineEnd(block, at)
+			e.matchLine(c, block[from+bytes.LastIndexByte(block[from:at], '\n')+1:end], d)
+			from = end + 1
+		}
+	}
+	for _, c := range e.everyLine {
+		for li := range d.ends {
+			e.matchLine(c, d.line(block, li), d)
+		}
+	}
+}
+
+// line is line li of block, without its '\n' (d.ends is block's).
+func (d *Delta) line(block []byte, li int) []byte {
+	start := 0
+	if li > 0 {
+		start = d.ends[li-1] + 1
+	}
+	return block[start:d.ends[li]]
+}
+
+// lineEnds appends the index of each line's end in block (its '\n', or
+// len(block) for an unterminated last line) to ends.
+func lineEnds(block []byte, ends []int) []int {
+	for from := 0; from < len(block); {
+		end := lineEnd(block, from)
+		ends = append(ends, end)
+		from = end + 1
+	}
+	return ends
+}
+
+// lineEnd is the index of the '\n' ending the line holding index p, or
+// len(block) for an unterminated last line.
+func lineEnd(block []byte, p int) int {
+	if i := bytes.IndexByte(block[p:], '\n'); i >= 0 {
+		return p + i
+	}
+	return len(block)
+}
+
+// nextFunc returns the index, at or after from (a line start), of the next
+// place in block that every line a rule matches holds, or -1: the lines
+// without one are not looked at.
+type nextFunc func(block []byte, from int) int
+
+// sweep finds each occurrence of s's byte in block and marks, for each
+// literal searched by that byte found there, its rule on the line.
+func sweep(block []byte, s *byteSweep, d *Delta) {
+	li := 0
+	for i := 0; i < len(block); {
+		j := bytes.IndexByte(block[i:], s.b)
+		if j < 0 {
+			return
+		}
+		p := i + j
+		i = p + 1
+		var at []markLiteral
+		if p > 0 {
+			at = s.at[block[p-1]]
+		}
+		if len(at) == 0 && len(s.first) == 0 {
+			continue
+		}
+		for d.ends[li] < p {
+			li++
+		}
+		mark(block, p, li, at, d)
+		mark(block, p, li, s.first, d)
+	}
+}
+
+// mark marks line li for the rules of the literals of lits found with
+// their search byte at p.
+func mark(block []byte, p, li int, lits []markLiteral, d *Delta) {
+	for _, l := range lits {
+		if d.marks[li]&l.bit != 0 {
+			continue
+		}
+		if at := p - l.rare; at >= 0 && at+len(l.b) <= len(block) && string(block[at:at+len(l.b)]) == string(l.b) {
+			d.marks[li] |= l.bit
+		}
+	}
+}
+
+// matchAnchored matches c against each line of block holding one of
+// anchor's literals, for a rule beyond the 64 a plan marks lines for.
+// Each literal's next occurrence is remembered until passed, so a literal
+// is searched for only once over the block.
+func (e *Engine) matchAnchored(c *compiled, anchor []literal, block []byte, d *Delta) {
+	var next [maxAnchorLiterals]int // -2: not searched yet, -1: none left
+	for i := range anchor {
+		next[i] = -2
+	}
+	for from := 0; from < len(block); {
+		p := -1
+		for i, lit := range anchor {
+			if next[i] == -1 {
+				continue
+			}
+			if next[i] < from {
+				j := lit.in(block[from:])
+				if j < 0 {
+					next[i] = -1
+					continue
+				}
+				next[i] = from + j
+			}
+			if p < 0 || next[i] < p {
+				p = next[i]
+			}
+		}
+		if p < 0 {
+			return
+		}
+		end := lineEnd(block, p)
+		e.matchLine(c, block[from+bytes.LastIndexByte(block[from:p], '\n')+1:end], d)
+		from = end + 1
+	}
+}
