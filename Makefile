@@ -33,6 +33,8 @@ build:
 test: lint
 	./scripts/test-tools.sh
 	$(GO) test -race -count=1 -timeout 20m ./...
+	# the log rules' vector search has a portable twin (arm64, purego)
+	$(GO) test -count=1 -tags purego ./internal/logrules/
 
 lint: fmt-check vet staticcheck
 

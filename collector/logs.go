@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -572,7 +573,7 @@ func (s *logSource) round() (more bool) {
 			f = tail.New(path, s.tailOptions(), s.savedState(path))
 			s.followers[path] = f
 		}
-		n, err := f.Poll(s.countLine)
+		n, err := f.PollBlocks(s.countBlock)
 		s.pending.bytes += uint64(n)
 		if err != nil {
 			errs = append(errs, err.Error())
@@ -632,6 +633,21 @@ func (s *logSource) savedCursor() string {
 	}
 	return ""
 }
+
+// countBlock counts a block of lines (see tail.BlockFunc) at once.
+func (s *logSource) countBlock(block []byte, truncated bool) {
+	if truncated {
+		s.countLine(block, true)
+		return
+	}
+	s.pending.lines += uint64(bytes.Count(block, newline))
+	if block[len(block)-1] != '\n' {
+		s.pending.lines++
+	}
+	s.engine.MatchBlock(block, &s.pending.delta)
+}
+
+var newline = []byte{'\n'}
 
 func (s *logSource) countLine(line []byte, truncated bool) {
 	s.pending.lines++

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -59,14 +60,19 @@ func main() {
 		delta logrules.Delta
 		lines uint64
 	)
-	count := func(line []byte, _ bool) {
-		lines++
-		engine.Match(line, &delta)
-	}
 	if *journalDir {
-		readJournal(flag.Arg(0), count)
+		readJournal(flag.Arg(0), func(line []byte, _ bool) {
+			lines++
+			engine.Match(line, &delta)
+		})
 	} else {
-		readFile(flag.Arg(0), count)
+		readFile(flag.Arg(0), func(block []byte, truncated bool) {
+			lines += uint64(bytes.Count(block, []byte{'\n'}))
+			if truncated || block[len(block)-1] != '\n' {
+				lines++
+			}
+			engine.MatchBlock(block, &delta)
+		})
 	}
 	fmt.Printf("lines %d\n", lines)
 	for id, s := range engine.Series() {
@@ -81,11 +87,11 @@ type ruleFlags []string
 func (r *ruleFlags) String() string     { return strings.Join(*r, " ") }
 func (r *ruleFlags) Set(v string) error { *r = append(*r, v); return nil }
 
-func readFile(path string, count tail.LineFunc) {
+func readFile(path string, count tail.BlockFunc) {
 	f := tail.New(path, tail.Options{}, nil)
 	defer f.Close()
 	for {
-		n, err := f.Poll(count)
+		n, err := f.PollBlocks(count)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return
