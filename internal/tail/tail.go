@@ -528,28 +528,42 @@ func (s *stream) readChunk(fn BlockFunc, opts Options) (int, error) {
 // split hands out the complete lines of data (which starts at a line
 // start, or inside a skipped over-long line) and keeps the rest. Runs of
 // lines of normal length go out as one block; each over-long line's head
-// goes out alone.
+// goes out alone. Lines are not looked for one by one: the last line end
+// within maxLine+1 bytes of a line start says every line before it is
+// short enough (one search per maxLine bytes); a window without any is
+// the start of an over-long line.
 func (s *stream) split(data []byte, fn BlockFunc, maxLine int) {
 	base := s.readPos - int64(len(data)) // file offset of data[0]
 	start, run := 0, 0                   // next line; first line not handed out
-	for {
-		i := bytes.IndexByte(data[start:], '\n')
+	if s.skipping {
+		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
-			break
+			s.pending = 0
+			return
 		}
-		switch {
-		case s.skipping:
-			fn(s.long, true)
-			s.skipping = false
-			run = start + i + 1
-		case i > maxLine:
-			if run < start {
-				fn(data[run:start], false)
-			}
-			fn(data[start:start+maxLine], true)
-			run = start + i + 1
+		fn(s.long, true)
+		s.skipping = false
+		start, run = i+1, i+1
+	}
+	for {
+		end := min(len(data), start+maxLine+1)
+		if k := bytes.LastIndexByte(data[start:end], '\n'); k >= 0 {
+			start += k + 1
+			continue
 		}
-		start += i + 1
+		if end-start <= maxLine {
+			break // the unfinished last line
+		}
+		i := bytes.IndexByte(data[end:], '\n')
+		if i < 0 {
+			break // an over-long line whose end is not read yet
+		}
+		if run < start {
+			fn(data[run:start], false)
+		}
+		fn(data[start:start+maxLine], true)
+		start = end + i + 1
+		run = start
 	}
 	if run < start {
 		fn(data[run:start], false)
@@ -559,8 +573,6 @@ func (s *stream) split(data []byte, fn BlockFunc, maxLine int) {
 	}
 	rest := data[start:]
 	switch {
-	case s.skipping:
-		s.pending = 0
 	case len(rest) > maxLine:
 		if s.long == nil {
 			s.long = make([]byte, 0, maxLine)

@@ -604,3 +604,31 @@ func TestPollBlocksSameLinesAsPoll(t *testing.T) {
 		t.Errorf("after the rename and removal: %q", got[len(got)-3:])
 	}
 }
+
+// Lines of every length around MaxLineBytes, read in chunks of several
+// sizes, come out as the plain reading says: each line whole, or its first
+// MaxLineBytes marked truncated.
+func TestSplitLineLengths(t *testing.T) {
+	const maxLine = 16
+	var content strings.Builder
+	var want []string
+	var wantTrunc int
+	for i := 0; i < 300; i++ {
+		n := (i * 7) % 53
+		line := strings.Repeat(string(rune('a'+i%26)), n)
+		content.WriteString(line + "\n")
+		if n > maxLine {
+			line, wantTrunc = line[:maxLine], wantTrunc+1
+		}
+		want = append(want, line)
+	}
+	for _, chunk := range []int{1, 5, 16, 17, 33, 64, 1000} {
+		path := filepath.Join(t.TempDir(), "log")
+		appendTo(t, path, content.String())
+		r := newReader(t, path, Options{MaxLineBytes: maxLine, ChunkBytes: chunk}, nil)
+		r.poll()
+		if !slices.Equal(r.lines, want) || r.truncated != wantTrunc {
+			t.Errorf("chunk %d: %d lines (%d truncated), want %d (%d)", chunk, len(r.lines), r.truncated, len(want), wantTrunc)
+		}
+	}
+}
