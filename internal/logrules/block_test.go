@@ -134,3 +134,36 @@ func FuzzMatchBlock(f *testing.F) {
 		}
 	})
 }
+
+// A block big enough to be matched in two halves at once counts what
+// matching it line by line counts; an engine with a capture capped by
+// first come is matched in order, on one goroutine.
+func TestMatchBlockHalves(t *testing.T) {
+	demo, err := os.ReadFile("../../examples/demo/root/var/log/mail.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat(demo, 2*parallelMin/len(demo)+1)
+	e, err := Compile(allPresetRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.orderFree {
+		t.Fatal("the presets' counts depend on the order of lines")
+	}
+	var halves, lines Delta
+	e.MatchBlock(big, &halves)
+	for _, l := range bytes.Split(bytes.TrimSuffix(big, []byte("\n")), []byte("\n")) {
+		e.Match(l, &lines)
+	}
+	if got, want := byKey(e, &halves), byKey(e, &lines); !maps.Equal(got, want) {
+		t.Errorf("in halves %v, line by line %v", got, want)
+	}
+	capped, err := Compile([]Rule{{Name: "own", Counter: "own_total", Regex: `relay=(\w+)`, LabelFrom: []LabelFrom{{Label: "relay", Group: "1"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if capped.orderFree {
+		t.Error("a capture capped by first come is matched in halves")
+	}
+}

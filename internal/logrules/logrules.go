@@ -166,6 +166,11 @@ type Engine struct {
 	// each line's end, or every line.
 	anchored, nexted, suffixed, everyLine []*compiled
 	static                                *plan
+	// orderFree: every capture label of every rule is bounded by a list
+	// or a map, so its series are all known in advance and the counts do
+	// not depend on the order lines are matched in (a capped capture's
+	// first-come values do).
+	orderFree bool
 
 	mu     sync.RWMutex
 	series []Series
@@ -174,13 +179,16 @@ type Engine struct {
 
 // Compile checks and prepares rules.
 func Compile(rules []Rule) (*Engine, error) {
-	e := &Engine{ids: map[string]int{}}
+	e := &Engine{ids: map[string]int{}, orderFree: true}
 	for _, r := range rules {
 		c, err := e.compile(r)
 		if err != nil {
 			return nil, fmt.Errorf("rule %q: %w", r.Name, err)
 		}
 		e.rules = append(e.rules, c)
+		for _, cp := range c.from {
+			e.orderFree = e.orderFree && cp.allow != nil
+		}
 		switch {
 		case c.never:
 		case r.next != nil:
@@ -358,16 +366,19 @@ func (e *Engine) Series() []Series {
 // Delta accumulates counts per series id. Use one Delta per goroutine.
 type Delta struct {
 	Counts []uint64
+	second *Delta   // the second half's, when a block is matched in halves
 	plan   *plan    // the anchors chosen for the log read into this Delta
 	ends   []int    // the line ends of the block being matched
 	marks  []uint64 // by line of that block: the rules to match it against
 }
 
-func (d *Delta) add(id int) {
+func (d *Delta) add(id int) { d.addN(id, 1) }
+
+func (d *Delta) addN(id int, n uint64) {
 	for id >= len(d.Counts) {
 		d.Counts = append(d.Counts, 0)
 	}
-	d.Counts[id]++
+	d.Counts[id] += n
 }
 
 // Reset zeroes the delta, keeping its memory (and its plan).
