@@ -66,7 +66,7 @@ func (e *Engine) planFor(block []byte, d *Delta) *plan {
 	}
 	d.plan = e.newPlan(func(c *compiled) []literal {
 		if c.rule.anchor != nil {
-			return c.anchors[0] // a preset's own choice
+			return searchBytes(c.anchors[0], &freq) // a preset's own set
 		}
 		return cheapestAnchor(c.anchors, sample, &freq)
 	})
@@ -131,12 +131,7 @@ func cheapestAnchor(sets [][]literal, sample []byte, freq *[256]int) []literal {
 		lits := make([]literal, len(set))
 		cost := 0
 		for k, l := range set {
-			r := 0
-			for j := range l.b {
-				if freq[l.b[j]] <= freq[l.b[r]] {
-					r = j
-				}
-			}
+			r := leastFrequent(l.b, freq)
 			lits[k] = literal{l.b, r}
 			cost += sweepCost + freq[l.b[r]] + matchCost*bytes.Count(sample, l.b)
 		}
@@ -145,6 +140,32 @@ func cheapestAnchor(sets [][]literal, sample []byte, freq *[256]int) []literal {
 		}
 	}
 	return best
+}
+
+// searchBytes returns the literals of a preset's anchor, each searched by
+// its least frequent byte in freq, but a syslog tag by its '[': the tags
+// share one sweep.
+func searchBytes(set []literal, freq *[256]int) []literal {
+	lits := make([]literal, len(set))
+	for k, l := range set {
+		lits[k] = l
+		if l.b[l.rare] != '[' {
+			lits[k].rare = leastFrequent(l.b, freq)
+		}
+	}
+	return lits
+}
+
+// leastFrequent is the index of lit's least frequent byte by freq (the
+// later of equals).
+func leastFrequent(lit []byte, freq *[256]int) int {
+	r := 0
+	for j := range lit {
+		if freq[lit[j]] <= freq[lit[r]] {
+			r = j
+		}
+	}
+	return r
 }
 
 // anchorSets returns the literal sets a rule may be anchored on: the
