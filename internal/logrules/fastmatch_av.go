@@ -70,16 +70,21 @@ var errorCapsLit = newLiteral([]byte("ERROR: "))
 // clamdError is the clamd_error rule: (?:clamd\[\d+\]:| ->) ERROR: . Each
 // "ERROR: " is tried with the head ending right before it.
 func clamdError(line []byte) bool {
+	return anyAt(line, errorCapsLit, func(p int) bool { return clamdHeadBefore(line, p) })
+}
+
+// anyAt calls try with each index of lit in line, in order, until it
+// returns true.
+func anyAt(line []byte, lit literal, try func(p int) bool) bool {
 	for i := 0; ; {
-		j := errorCapsLit.in(line[i:])
+		j := lit.in(line[i:])
 		if j < 0 {
 			return false
 		}
-		p := i + j
-		if clamdHeadBefore(line, p) {
+		if try(i + j) {
 			return true
 		}
-		i = p + 1
+		i += j + 1
 	}
 }
 
@@ -130,21 +135,13 @@ var updatedLit = newLiteral([]byte(" updated ("))
 // (?:\.c[lv]d updated \(version: |Database updated \(\d+ signatures\)).
 // Both branches hold " updated (": each occurrence is tried with both.
 func freshclamSuccess(line []byte) bool {
-	for i := 0; ; {
-		j := updatedLit.in(line[i:])
-		if j < 0 {
-			return false
-		}
-		p := i + j
+	return anyAt(line, updatedLit, func(p int) bool {
 		before, c := line[:p], cursor{b: line, i: p + len(updatedLit.b), ok: true}
 		if (hasSuffix(before, ".cld") || hasSuffix(before, ".cvd")) && c.hasPrefix("version: ") {
 			return true
 		}
-		if hasSuffix(before, "Database") && c.run(&digitByte, 1) && c.lit(" signatures)") {
-			return true
-		}
-		i = p + 1
-	}
+		return hasSuffix(before, "Database") && c.run(&digitByte, 1) && c.lit(" signatures)")
+	})
 }
 
 var failedLit = newLiteral([]byte("Database update process failed"))
