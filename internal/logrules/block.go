@@ -180,11 +180,8 @@ func sweep(block []byte, s *byteSweep, d *Delta) {
 // mark marks line li for the rules of the literals of lits found with
 // their search byte at p.
 func mark(block []byte, p, li int, lits []markLiteral, d *Delta) {
-	for _, l := range lits {
-		if d.marks[li]&l.bit != 0 {
-			continue
-		}
-		if at := p - l.rare; at >= 0 && at+len(l.b) <= len(block) && string(block[at:at+len(l.b)]) == string(l.b) {
+	for i := range lits {
+		if l := &lits[i]; d.marks[li]&l.bit == 0 && l.at(block, p-l.rare) {
 			d.marks[li] |= l.bit
 		}
 	}

@@ -2,6 +2,7 @@ package logrules
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 )
 
@@ -44,6 +45,31 @@ type byteSweep struct {
 type markLiteral struct {
 	literal
 	bit uint64 // the rule's mark
+	// word and mask: a literal of at most 8 bytes as a little-endian
+	// word, compared with one load instead of a call to memequal.
+	word, mask uint64
+}
+
+func newMarkLiteral(l literal, bit uint64) markLiteral {
+	m := markLiteral{literal: l, bit: bit}
+	if len(l.b) <= 8 {
+		var w [8]byte
+		copy(w[:], l.b)
+		m.word = binary.LittleEndian.Uint64(w[:])
+		m.mask = ^uint64(0) >> (64 - 8*len(l.b))
+	}
+	return m
+}
+
+// at says whether the literal is in block at index at.
+func (l *markLiteral) at(block []byte, at int) bool {
+	if at < 0 || at+len(l.b) > len(block) {
+		return false
+	}
+	if l.mask != 0 && at+8 <= len(block) {
+		return binary.LittleEndian.Uint64(block[at:])&l.mask == l.word
+	}
+	return string(block[at:at+len(l.b)]) == string(l.b)
 }
 
 // planSample is the sample a Delta's plan is made from, and the least
@@ -96,7 +122,7 @@ func (e *Engine) newPlan(choose func(*compiled) []literal) *plan {
 				k = len(p.sweeps)
 				p.sweeps = append(p.sweeps, byteSweep{b: l.b[l.rare]})
 			}
-			p.sweeps[k].lits = append(p.sweeps[k].lits, markLiteral{l, bit})
+			p.sweeps[k].lits = append(p.sweeps[k].lits, newMarkLiteral(l, bit))
 		}
 	}
 	return p
