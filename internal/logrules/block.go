@@ -75,7 +75,16 @@ func (e *Engine) matchSerial(block []byte, d *Delta) {
 // maxBlock bounds the block matched at once.
 const maxBlock = 1 << 20
 
+// maxKeptLines bounds the per-line memory a Delta keeps between blocks:
+// a block of a log of empty lines has one line a byte.
+const maxKeptLines = 16 << 10
+
 func (e *Engine) matchBlock(block []byte, d *Delta) {
+	defer func() {
+		if cap(d.ends) > maxKeptLines {
+			d.ends, d.marks = nil, nil
+		}
+	}()
 	p := e.planFor(block, d)
 	d.ends = lineEnds(block, d.ends[:0])
 	if len(p.sweeps) > 0 {

@@ -167,3 +167,20 @@ func TestMatchBlockHalves(t *testing.T) {
 		t.Error("a capture capped by first come is matched in halves")
 	}
 }
+
+// A block of empty lines (one line a byte) is counted, and the memory its
+// line table took is not kept.
+func TestMatchBlockEmptyLines(t *testing.T) {
+	e, err := Compile([]Rule{{Name: "empty", Counter: "empty_total", Regex: `^$`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Delta
+	e.MatchBlock(bytes.Repeat([]byte("\n"), 4*maxKeptLines), &d)
+	if got := byKey(e, &d)["empty_total{}"]; got != 4*maxKeptLines {
+		t.Errorf("%d empty lines counted, want %d", got, 4*maxKeptLines)
+	}
+	if cap(d.ends) > maxKeptLines || cap(d.marks) > maxKeptLines {
+		t.Errorf("kept %d line ends and %d marks", cap(d.ends), cap(d.marks))
+	}
+}
