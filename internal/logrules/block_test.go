@@ -184,3 +184,28 @@ func TestMatchBlockEmptyLines(t *testing.T) {
 		t.Errorf("kept %d line ends and %d marks", cap(d.ends), cap(d.marks))
 	}
 }
+
+// BenchmarkMatchBlock is the default mail.log preset set (amavis, postfix,
+// clamd, spamd, errors) on the demo log repeated into 256 KiB blocks, the
+// tailer's read size, on one goroutine (-cpu 1) or in halves.
+func BenchmarkMatchBlock(b *testing.B) {
+	demo, err := os.ReadFile("../../examples/demo/root/var/log/mail.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	block := bytes.Repeat(demo, 256<<10/len(demo))
+	var rules []Rule
+	for _, n := range []string{"amavis", "postfix", "clamd", "spamd", "errors"} {
+		r, _ := Preset(n)
+		rules = append(rules, r...)
+	}
+	e, err := Compile(rules)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(block)))
+	var d Delta
+	for b.Loop() {
+		e.MatchBlock(block, &d)
+	}
+}
