@@ -63,7 +63,7 @@ YML
   done
   awk -v t0="$t0" '/^heartbeat_log_last_read_timestamp_seconds/ {print $2 - t0}' <<<"$m"
   # its CPU seconds (user + system, clock ticks of 1/100 s), for the record
-  awk -v log="$log" -v st="${state:+state}" '{print log, st, ($14 + $15) / 100}' "/proc/$pid/stat" >>"$OUT/exporter-cpu.txt"
+  awk -v file="$log" -v st="${state:+state}" '{print file, st, ($14 + $15) / 100}' "/proc/$pid/stat" >>"$OUT/exporter-cpu.txt"
   kill "$pid" && wait "$pid" 2>/dev/null || true
   pid=
 }
