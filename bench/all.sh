@@ -28,7 +28,7 @@ run scrape bench/scrape-vs-node-exporter.sh 100
 run textfile bench/textfile-vs-node-exporter.sh 5 100000
 run services bench/services-vs-process-exporter.sh 200 5 50
 run logs-mtail bench/logs-vs-mtail.sh 32 3
-run logs-other bench/logs-other.sh 64 3
+run logs-other bench/logs-other.sh 256 3
 run quarantine-du bench/quarantine-vs-du.sh 50000 3
 run quarantine-shapes bench/quarantine-shapes.sh 50000 3
 
