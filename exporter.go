@@ -14,7 +14,6 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/collector"
@@ -80,21 +79,21 @@ func newExporter(logger log.Logger, opts exporterOptions) (*exporter, error) {
 		runtime:    prometheus.NewRegistry(),
 		reloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "heartbeat_exporter_config_last_reload_successful",
-			Help: "1 if the last configuration load or reload succeeded, 0 if it was refused (the previous configuration stays in force).",
+			Help: "1 if the last configuration (re)load succeeded.",
 		}),
 		reloadTimestamp: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "heartbeat_exporter_config_last_reload_success_timestamp_seconds",
-			Help: "When the configuration was last loaded successfully, in seconds since the epoch.",
+			Help: "Last successful configuration load, in Unix time.",
 		}),
 		rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "heartbeat_exporter_scrapes_rejected_total",
-			Help: "Scrapes answered 503 because --web.max-requests scrapes were already running.",
+			Help: "Scrapes refused with 503 by --web.max-requests.",
 		}),
 	}
 	if opts.maxRequests > 0 {
 		e.inFlight = make(chan struct{}, opts.maxRequests)
 	}
-	own := append(ownCollectors{versioncollector.NewCollector(exporterName),
+	own := append(ownCollectors{buildInfo(),
 		e.reloadSuccess, e.reloadTimestamp, e.rejected}, opts.selfCollectors...)
 	e.self.MustRegister(own...)
 	e.own = own

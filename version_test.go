@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 )
 
 var versionLine = regexp.MustCompile(`version (\S*) \(branch: (\S*), revision: (\S*)\)`)
@@ -74,4 +78,26 @@ func TestMakeBuildStampsLikePromu(t *testing.T) {
 		}
 	}
 	_ = os.Remove(bin)
+}
+
+// buildInfo serves what client_golang's version collector serves (name,
+// label names and values, value 1), with its own HELP.
+func TestBuildInfoLikeVersionCollector(t *testing.T) {
+	gather := func(c prometheus.Collector) string {
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(c)
+		mfs, err := reg.Gather()
+		if err != nil || len(mfs) != 1 || len(mfs[0].GetMetric()) != 1 {
+			t.Fatalf("gathered %v, %v", mfs, err)
+		}
+		m := mfs[0].GetMetric()[0]
+		var labels []string
+		for _, l := range m.GetLabel() {
+			labels = append(labels, l.GetName()+"="+l.GetValue())
+		}
+		return fmt.Sprintf("%s %s %v", mfs[0].GetName(), strings.Join(labels, ","), m.GetGauge().GetValue())
+	}
+	if got, want := gather(buildInfo()), gather(versioncollector.NewCollector(exporterName)); got != want {
+		t.Errorf("buildInfo serves\n%s\nclient_golang's collector\n%s", got, want)
+	}
 }

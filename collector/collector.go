@@ -282,11 +282,11 @@ func (s *Set) Select(ctx context.Context, collect, exclude []string) (*Scrape, e
 var (
 	scrapeDurationDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(Namespace, "scrape", "collector_duration_seconds"),
-		"How long a collector took during this scrape.",
+		"Duration of a collector's scrape, in seconds.",
 		[]string{"collector"}, nil)
 	scrapeSuccessDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(Namespace, "scrape", "collector_success"),
-		"1 if the collector's sources could be read during this scrape, 0 if one was broken (see the log).",
+		"1 if the collector's sources could be read this scrape.",
 		[]string{"collector"}, nil)
 )
 

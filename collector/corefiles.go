@@ -28,13 +28,13 @@ func init() { registerCollector("corefiles", true, newCorefilesCollector) }
 
 var (
 	coreFilesDesc = prometheus.NewDesc(prometheus.BuildFQName(Namespace, "core", "files"),
-		`Core dumps and crash reports in the folder, by the program the file name names ("unknown" when it does not, "other" beyond corefiles.max_executables).`,
+		`Core dumps and crash reports in the folder, by program.`,
 		[]string{"dir", "executable"}, nil)
 	coreBytesDesc = prometheus.NewDesc(prometheus.BuildFQName(Namespace, "core", "file_bytes"),
-		"Size of the core dumps and crash reports in the folder, in bytes; 0 for a watched folder that holds none.",
+		"Size of the core dumps and crash reports, in bytes.",
 		[]string{"dir"}, nil)
 	coreNewestDesc = prometheus.NewDesc(prometheus.BuildFQName(Namespace, "core", "file_newest_timestamp_seconds"),
-		"Modification time of the newest core dump or crash report in the folder, in seconds since the epoch; absent when there is none.",
+		"Modification time of the newest core dump, in Unix time.",
 		[]string{"dir"}, nil)
 )
 

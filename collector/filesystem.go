@@ -24,14 +24,14 @@ func init() { registerKeeping("filesystem", true, newFilesystemCollector) }
 var (
 	fsLabels = []string{"mountpoint", "device", "fstype"}
 
-	fsAvailDesc     = fsDesc("avail_bytes", "Space available to unprivileged users on the file system, in bytes.", fsLabels...)
-	fsSizeDesc      = fsDesc("size_bytes", "Size of the file system, in bytes.", fsLabels...)
-	fsFreeDesc      = fsDesc("free_bytes", "Free space on the file system, including space reserved for root, in bytes.", fsLabels...)
+	fsAvailDesc     = fsDesc("avail_bytes", "Space available to non-root users, in bytes.", fsLabels...)
+	fsSizeDesc      = fsDesc("size_bytes", "Size of the file system in bytes.", fsLabels...)
+	fsFreeDesc      = fsDesc("free_bytes", "Free space in bytes, root's reserve included.", fsLabels...)
 	fsFilesDesc     = fsDesc("files", "Inodes of the file system.", fsLabels...)
 	fsFilesFreeDesc = fsDesc("files_free", "Free inodes of the file system.", fsLabels...)
 	fsReadonlyDesc  = fsDesc("readonly", "1 if the file system is mounted read-only.", fsLabels...)
-	fsStuckDesc     = fsDesc("stuck", "1 if the file system did not answer statfs within filesystem.stat_timeout (e.g. a stale NFS mount); its other metrics are then left out.", fsLabels...)
-	fsPathInfoDesc  = fsDesc("path_info", "Maps each configured path that exists to the mount point holding it; value 1.", "path", "mountpoint")
+	fsStuckDesc     = fsDesc("stuck", "1 if statfs timed out (other metrics are then left out).", fsLabels...)
+	fsPathInfoDesc  = fsDesc("path_info", "Mount point holding each configured path; always 1.", "path", "mountpoint")
 )
 
 func fsDesc(name, help string, labels ...string) *prometheus.Desc {

@@ -132,11 +132,11 @@ type fsSample struct {
 	value  float64
 }
 
-const fsExactHelp = `# HELP heartbeat_filesystem_path_info Maps each configured path that exists to the mount point holding it; value 1.
+const fsExactHelp = `# HELP heartbeat_filesystem_path_info Mount point holding each configured path; always 1.
 # TYPE heartbeat_filesystem_path_info gauge
 # HELP heartbeat_filesystem_readonly 1 if the file system is mounted read-only.
 # TYPE heartbeat_filesystem_readonly gauge
-# HELP heartbeat_filesystem_stuck 1 if the file system did not answer statfs within filesystem.stat_timeout (e.g. a stale NFS mount); its other metrics are then left out.
+# HELP heartbeat_filesystem_stuck 1 if statfs timed out (other metrics are then left out).
 # TYPE heartbeat_filesystem_stuck gauge
 `
 

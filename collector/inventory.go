@@ -37,10 +37,10 @@ func inventoryDesc(name, help string, labels ...string) *prometheus.Desc {
 var (
 	invAppDesc       = inventoryDesc("process_running", "1 for each configured application with a running process.", "app")
 	invSocketDesc    = inventoryDesc("listening_sockets", "Listening sockets on a well-known port.", "protocol", "port", "loopback")
-	invMountDesc     = inventoryDesc("mounts", "Network file system mounts by type and protocol version.", "fstype", "version")
+	invMountDesc     = inventoryDesc("mounts", "Network file system mounts.", "fstype", "version")
 	invRootFSDesc    = inventoryDesc("root_filesystem_info", "Type of the root file system; always 1.", "fstype")
 	invPackageDesc   = inventoryDesc("package_installed", "1 if dpkg lists the security tool installed, else 0.", "package")
-	invContainerDesc = inventoryDesc("containers", "Running containers by runtime (cgroups).", "runtime")
+	invContainerDesc = inventoryDesc("containers", "Running containers by runtime.", "runtime")
 	cpuInfoDesc      = prometheus.NewDesc(Namespace+"_cpu_info", "CPU model; always 1.", []string{"model"}, nil)
 	cpuCoresDesc     = prometheus.NewDesc(Namespace+"_cpu_cores", "Physical CPU cores.", nil, nil)
 )

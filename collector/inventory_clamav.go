@@ -50,15 +50,15 @@ func clamdSettingLabels() []string {
 const maxUpdateSources = 16
 
 var (
-	invOnAccessDesc    = inventoryDesc("onaccess_configured", "1 if clamd.conf sets an OnAccessIncludePath or OnAccessMountPath.")
+	invOnAccessDesc    = inventoryDesc("onaccess_configured", "1 if clamd.conf configures on-access scanning.")
 	invOnAccessRunDesc = inventoryDesc("onaccess_running", "1 if clamonacc, ClamAV's on-access scanner, runs.")
 	invClamdConfDesc   = inventoryDesc("clamd_config_info", "clamd.conf protection settings (defaults filled in); always 1.", clamdSettingLabels()...)
-	invMirrorDesc      = inventoryDesc("update_mirror_info", "freshclam.conf mirrors (kind database or private); always 1.", "kind", "mirror")
+	invMirrorDesc      = inventoryDesc("update_mirror_info", "freshclam.conf mirrors; always 1.", "kind", "mirror")
 	invProxyDesc       = inventoryDesc("update_proxy_configured", "1 if freshclam.conf sets HTTPProxyServer.")
-	invLastMirrorDesc  = inventoryDesc("update_last_mirror_info", "Mirror freshclam's log names last; always 1.", "mirror")
+	invLastMirrorDesc  = inventoryDesc("update_last_mirror_info", "Mirror freshclam last used, from its log; always 1.", "mirror")
 	invChannelDesc     = inventoryDesc("spamassassin_channel_info", "sa-update channels with rules on disk; always 1.", "channel")
 	versionsBehindDesc = prometheus.NewDesc(Namespace+"_module_database_versions_behind",
-		"Published ClamAV database version (DNS TXT) minus the local one.", []string{"database"}, nil)
+		"Published ClamAV database version minus the local one.", []string{"database"}, nil)
 )
 
 func (c *inventoryCollector) clamd(_ context.Context, ch chan<- prometheus.Metric) error {

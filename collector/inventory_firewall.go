@@ -14,9 +14,9 @@ import (
 )
 
 var (
-	invFirewallReadableDesc = inventoryDesc("firewall_readable", "1 if the nftables ruleset could be read; 0 without CAP_NET_ADMIN (rule count unknown).")
-	invFirewallRulesDesc    = inventoryDesc("firewall_rules", "Rules in the nftables ruleset (iptables-nft rules included); absent when unknown.")
-	invFirewallLegacyDesc   = inventoryDesc("firewall_legacy_tables", "iptables-legacy tables loaded (/proc/net/ip{,6}_tables_names); their rules are not counted.")
+	invFirewallReadableDesc = inventoryDesc("firewall_readable", "1 if the nftables ruleset could be read (needs CAP_NET_ADMIN).")
+	invFirewallRulesDesc    = inventoryDesc("firewall_rules", "Rules in the nftables ruleset, iptables-nft ones included.")
+	invFirewallLegacyDesc   = inventoryDesc("firewall_legacy_tables", "iptables-legacy tables loaded (their rules are not counted).")
 )
 
 // errNoPermission marks a ruleset the exporter may not read: an unknown

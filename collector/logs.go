@@ -46,28 +46,28 @@ var logsMaxBytesPerPoll int64 = 64 << 20
 
 var (
 	logReadBytesDesc = prometheus.NewDesc("heartbeat_log_read_bytes_total",
-		"Bytes read from the log (all files the configured path or glob matched, rotated ones included).", []string{"log"}, nil)
+		"Bytes read from the log, rotated files included.", []string{"log"}, nil)
 	logLinesDesc = prometheus.NewDesc("heartbeat_log_lines_total",
 		"Complete lines read from the log.", []string{"log"}, nil)
 	logTruncatedDesc = prometheus.NewDesc("heartbeat_log_lines_truncated_total",
-		"Lines longer than max_line_bytes: only their head was matched.", []string{"log"}, nil)
+		"Lines longer than max_line_bytes (only the head matched).", []string{"log"}, nil)
 	logSaveFailuresDesc = prometheus.NewDesc("heartbeat_log_state_save_failures_total",
-		"Failed attempts to save the log's read positions under --state.dir (disk full, read-only). While saving fails, what is read is held back (heartbeat_log_lines_held_back) and published only once its position is saved, so that a crash can never count a line twice.", []string{"log"}, nil)
+		"Failed saves of the log's read positions in --state.dir.", []string{"log"}, nil)
 	logHeldBackDesc = prometheus.NewDesc("heartbeat_log_lines_held_back",
-		"Lines read but not yet published because their read position could not be saved.", []string{"log"}, nil)
+		"Lines read but held back until their position is saved.", []string{"log"}, nil)
 	logLastReadDesc = prometheus.NewDesc("heartbeat_log_last_read_timestamp_seconds",
-		"When lines were last read from the log, in seconds since the epoch.", []string{"log"}, nil)
+		"When lines were last read from the log, in Unix time.", []string{"log"}, nil)
 )
 
 // counterHelp gives the counters fed by rules their HELP text; a family
 // shared with another collector must use the very same text.
 var counterHelp = map[string]string{
 	logrules.MessagesTotal:      messagesHelp,
-	logrules.MTAMessagesTotal:   "Messages seen by the MTA, by source and status (received, delivered, deferred, bounced, rejected).",
+	logrules.MTAMessagesTotal:   "Messages seen by the MTA, by status.",
 	logrules.VirusesFoundTotal:  "Viruses found, by the program that found them.",
-	logrules.ModuleUpdatesTotal: "Signature update runs logged, by source and result.",
-	logrules.LogErrorsTotal:     "Lines of the log containing error, fatal, panic or critical as a word (any case).",
-	logrules.RuleMatchesTotal:   "Lines of the log matching a preset's or the operator's rule, by rule.",
+	logrules.ModuleUpdatesTotal: "Signature update runs logged, by result.",
+	logrules.LogErrorsTotal:     "Log lines with error, fatal, panic or critical as a word.",
+	logrules.RuleMatchesTotal:   "Log lines matching a preset's or the operator's rule.",
 }
 
 // logsCollector serves counters kept by background tailers: a scrape
@@ -251,7 +251,7 @@ func familyOf(families map[string]*ruleFamily, s logrules.Series) *ruleFamily {
 	}
 	help, ok := counterHelp[s.Counter]
 	if !ok {
-		help = "Lines of the log matching the operator's rules that feed this counter."
+		help = "Log lines matching the operator's rules for this counter."
 	}
 	f := &ruleFamily{counter: s.Counter, desc: prometheus.NewDesc(s.Counter, help, names, nil), names: names,
 		values: map[string]float64{}, labels: map[string][]string{}}

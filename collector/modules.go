@@ -38,32 +38,32 @@ var (
 	moduleDBVersionDesc = moduleDesc("module", "database_version",
 		"Version number in a ClamAV database header.", "module", "database")
 	moduleDBBuildDesc = moduleDesc("module", "database_build_timestamp_seconds",
-		"Build time in a ClamAV database header, in seconds since the epoch.", "module", "database")
+		"ClamAV database build time, in Unix time.", "module", "database")
 	moduleSignaturesDesc = moduleDesc("module", "signatures",
-		"Signatures in a ClamAV database, from its header.", "module", "database")
+		"Signatures in a ClamAV database.", "module", "database")
 	moduleFLevelDesc = moduleDesc("module", "functionality_level",
-		"Minimum engine functionality level a ClamAV database needs, from its header.", "module", "database")
+		"Engine functionality level a ClamAV database needs.", "module", "database")
 	modulePackageInfoDesc = moduleDesc("module", "package_info",
-		"Installed version of a Debian package; value 1.", "module", "package", "version")
+		"Installed version of a Debian package; always 1.", "module", "package", "version")
 	modulePackageUpdateDesc = moduleDesc("module", "package_last_update_timestamp_seconds",
-		"When dpkg last installed or upgraded the package (modification time of its file list in /var/lib/dpkg/info), in seconds since the epoch.", "module", "package")
+		"Last install or upgrade of the package, in Unix time.", "module", "package")
 	moduleUpdateSuccessDesc = moduleDesc("module", "update_last_success_timestamp_seconds",
-		"Last time freshclam's log reports a database updated or found up to date, in seconds since the epoch.", "module")
+		"Last successful freshclam update check, in Unix time.", "module")
 	moduleUpdateFailureDesc = moduleDesc("module", "update_last_failure_timestamp_seconds",
-		"Last time freshclam's log reports an error or failed update, in seconds since the epoch.", "module")
+		"Last failed freshclam update, in Unix time.", "module")
 
 	clamdUpDesc = moduleDesc("clamd", "up",
-		"1 if clamd answered VERSION on its socket within clamd_timeout, 0 otherwise.", "module")
+		"1 if clamd answered VERSION within clamd_timeout.", "module")
 	clamdInfoDesc = moduleDesc("clamd", "info",
-		"Engine version and loaded daily database version clamd reports; value 1.", "module", "engine_version", "database_version")
+		"Engine and daily database versions clamd reports; always 1.", "module", "engine_version", "database_version")
 	clamdDBTimeDesc = moduleDesc("clamd", "database_timestamp_seconds",
-		"Build time of the daily database clamd has loaded, in seconds since the epoch.", "module")
+		"Build time of clamd's daily database, in Unix time.", "module")
 	clamdQueueDesc = moduleDesc("clamd", "queue_length",
 		"Jobs waiting for a clamd thread.", "module")
 	clamdThreadsDesc = moduleDesc("clamd", "threads",
-		"clamd threads: live, idle (of the live ones) and max (MaxThreads).", "module", "state")
+		"clamd threads by state (live, idle, max).", "module", "state")
 	clamdMemoryDesc = moduleDesc("clamd", "memory_bytes",
-		"clamd memory by kind as STATS reports it (heap, mmap, used, free and releasable only where clamd has mallinfo).", "module", "kind")
+		"clamd memory by kind, from STATS, in bytes.", "module", "kind")
 )
 
 // modulesCollector reports versions and update times of the configured

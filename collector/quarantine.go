@@ -30,15 +30,15 @@ func quarantineDesc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
-	quarantineInfoDesc     = quarantineDesc("info", "A configured quarantine folder that exists; path is the host path, as in the filesystem collector's path_info; always 1.", "path")
-	quarantineMessagesDesc = quarantineDesc("messages", "Messages (regular files) in the quarantine at the last scan, by category from the file name.", "category")
-	quarantineBytesDesc    = quarantineDesc("bytes", "Apparent size (st_size) of the messages in the quarantine at the last scan, by category, in bytes.", "category")
-	quarantineDiskDesc     = quarantineDesc("disk_bytes", "Disk space the quarantine's messages use (st_blocks * 512) at the last scan, in bytes.")
-	quarantineOldestDesc   = quarantineDesc("oldest_message_timestamp_seconds", "Modification time of the oldest message at the last scan, in seconds since the epoch; absent when empty.")
-	quarantineLastDesc     = quarantineDesc("last_scan_timestamp_seconds", "When the last background scan finished, in seconds since the epoch.")
-	quarantineDurationDesc = quarantineDesc("scan_duration_seconds", "How long the last background scan took, in seconds.")
-	quarantineErrorsDesc   = quarantineDesc("scan_errors_total", "Folders or files the background scans could not read (the scan goes on without them).")
-	quarantinePendingDesc  = quarantineDesc("scan_pending", "1 until the first background scan has finished (the other numbers are then left out), 0 after.")
+	quarantineInfoDesc     = quarantineDesc("info", "Configured quarantine folder that exists; always 1.", "path")
+	quarantineMessagesDesc = quarantineDesc("messages", "Messages in the quarantine at the last scan.", "category")
+	quarantineBytesDesc    = quarantineDesc("bytes", "Apparent size of the quarantined messages, in bytes.", "category")
+	quarantineDiskDesc     = quarantineDesc("disk_bytes", "Disk space the quarantined messages use, in bytes.")
+	quarantineOldestDesc   = quarantineDesc("oldest_message_timestamp_seconds", "Modification time of the oldest message, in Unix time.")
+	quarantineLastDesc     = quarantineDesc("last_scan_timestamp_seconds", "When the last scan finished, in Unix time.")
+	quarantineDurationDesc = quarantineDesc("scan_duration_seconds", "Duration of the last scan, in seconds.")
+	quarantineErrorsDesc   = quarantineDesc("scan_errors_total", "Folders or files the scans could not read.")
+	quarantinePendingDesc  = quarantineDesc("scan_pending", "1 until the first scan has finished, then 0.")
 )
 
 // quarantineWorkers is how many goroutines walk one quarantine: one

@@ -136,10 +136,10 @@ func TestQuarantinePendingBeforeFirstScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `# HELP heartbeat_quarantine_info A configured quarantine folder that exists; path is the host path, as in the filesystem collector's path_info; always 1.
+	want := `# HELP heartbeat_quarantine_info Configured quarantine folder that exists; always 1.
 # TYPE heartbeat_quarantine_info gauge
 heartbeat_quarantine_info{path="/q",quarantine="q"} 1
-# HELP heartbeat_quarantine_scan_pending 1 until the first background scan has finished (the other numbers are then left out), 0 after.
+# HELP heartbeat_quarantine_scan_pending 1 until the first scan has finished, then 0.
 # TYPE heartbeat_quarantine_scan_pending gauge
 heartbeat_quarantine_scan_pending{quarantine="q"} 1
 `

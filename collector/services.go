@@ -25,14 +25,14 @@ func serviceDesc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
-	serviceUpDesc        = serviceDesc("up", "1 if at least one process of the watched service runs, 0 if none (from the last background poll of /proc).")
-	serviceProcessesDesc = serviceDesc("processes", "Processes matching the watched service.")
-	serviceStartDesc     = serviceDesc("start_time_seconds", "Start time of the service's main (oldest matching) process, in seconds since the epoch; absent while down.")
-	serviceCPUDesc       = serviceDesc("cpu_seconds_total", "CPU time used by the service's processes, in seconds; processes that exited keep counting with the time last seen.", "mode")
-	serviceRSSDesc       = serviceDesc("resident_memory_bytes", "Resident memory of the service's processes, summed, in bytes.")
-	serviceRestartsDesc  = serviceDesc("restarts_total", "Times the service's main process was seen replaced (a new start time) or back after being down, since the exporter started.")
-	serviceUnitDesc      = serviceDesc("systemd_unit_active", "1 for the systemd unit's current ActiveState, 0 for the others (when the system bus answers).", "unit", "state")
-	serviceNRestartsDesc = serviceDesc("systemd_restarts_total", "NRestarts of the systemd unit: restarts systemd made under Restart= since the unit was last started by hand.", "unit")
+	serviceUpDesc        = serviceDesc("up", "1 if a process of the service runs, 0 if none.")
+	serviceProcessesDesc = serviceDesc("processes", "Processes matching the service.")
+	serviceStartDesc     = serviceDesc("start_time_seconds", "Start time of the service's main process, in Unix time.")
+	serviceCPUDesc       = serviceDesc("cpu_seconds_total", "CPU time of the service's processes, in seconds.", "mode")
+	serviceRSSDesc       = serviceDesc("resident_memory_bytes", "Resident memory of the service's processes, in bytes.")
+	serviceRestartsDesc  = serviceDesc("restarts_total", "Times the service's main process was restarted.")
+	serviceUnitDesc      = serviceDesc("systemd_unit_active", "1 for the systemd unit's current ActiveState.", "unit", "state")
+	serviceNRestartsDesc = serviceDesc("systemd_restarts_total", "Restarts systemd made under Restart= (NRestarts).", "unit")
 )
 
 // watchedService is one configured service and its state.

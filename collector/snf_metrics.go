@@ -16,17 +16,17 @@ func snfDesc(name, help string, labels ...string) *prometheus.Desc {
 
 var (
 	snfEventsDesc = snfDesc("events_total",
-		"SNF events counted in its status snapshots (m, s, h, w, c, b, t, a, r under readable names), each snapshot once.", "node", "event")
+		"SNF events counted from its status snapshots.", "node", "event")
 	snfResultsDesc = snfDesc("results_total",
-		"SNF scan result codes counted in its status snapshots' results histogram.", "node", "code")
+		"SNF scan result codes from its status snapshots.", "node", "code")
 	snfRuleHitsDesc = snfDesc("rule_hits_total",
-		"SNF rule hits from the snapshots' rule histograms, for the top rules by hits (rule=\"other\": hits of the rules outside the top when they were read).", "node", "rule")
+		"SNF rule hits of the top rules (rule=\"other\": the rest).", "node", "rule")
 	snfRateDesc = snfDesc("event_rate",
-		"SNF's own estimate of events per window (second, minute, hour, day) from its latest snapshot.", "node", "event", "window")
+		"SNF's own estimate of events per window.", "node", "event", "window")
 	snfTimerDesc = snfDesc("timer_timestamp_seconds",
-		"When SNF's maintenance timer last fired (run: when SNF started), from its latest snapshot, in seconds since the epoch.", "node", "timer")
+		"When SNF's maintenance timers last fired, in Unix time.", "node", "timer")
 	snfSnapshotsDesc = snfDesc("snapshots_total",
-		"SNF status snapshots read, by result: counted, duplicate (the same nodeid, class and basetime read again, or counted before a restart or reload) or bad.", "result")
+		"SNF status snapshots read, by result.", "result")
 )
 
 // snfGauge is one per-node gauge taken from the node's latest snapshot;
@@ -59,35 +59,35 @@ func snfGBUdb(pick func(*snfxml.GBUdb) float64) func(*snfxml.Snapshot) (float64,
 }
 
 var snfGauges = []snfGauge{
-	{snfDesc("gbudb_size_bytes", "RAM used for GBUdb records, from SNF's latest snapshot.", "node"),
+	{snfDesc("gbudb_size_bytes", "RAM used for GBUdb records, in bytes.", "node"),
 		snfGBUdb(func(g *snfxml.GBUdb) float64 { return float64(g.SizeBytes) })},
-	{snfDesc("gbudb_records", "Active IP records in the node's GBUdb, from SNF's latest snapshot.", "node"),
+	{snfDesc("gbudb_records", "Active IP records in the GBUdb.", "node"),
 		snfGBUdb(func(g *snfxml.GBUdb) float64 { return float64(g.Records) })},
-	{snfDesc("gbudb_utilization_ratio", "Share (0..1) of the allocated GBUdb records in use, from SNF's latest snapshot.", "node"),
+	{snfDesc("gbudb_utilization_ratio", "Share of the allocated GBUdb records in use (0..1).", "node"),
 		snfGBUdb(func(g *snfxml.GBUdb) float64 { return snfPercentToRatio(g.UtilizationPercent) })},
-	{snfDesc("rulebase_timestamp_seconds", "Timestamp of the current rulebase file, in seconds since the epoch.", "node"),
+	{snfDesc("rulebase_timestamp_seconds", "Timestamp of the rulebase file, in Unix time.", "node"),
 		snfRulesTime(func(r *snfxml.Rules) time.Time { return r.Rulebase })},
-	{snfDesc("rulebase_active_timestamp_seconds", "Timestamp of the rulebase loaded and active, in seconds since the epoch.", "node"),
+	{snfDesc("rulebase_active_timestamp_seconds", "Timestamp of the active rulebase, in Unix time.", "node"),
 		snfRulesTime(func(r *snfxml.Rules) time.Time { return r.Active })},
-	{snfDesc("rulebase_update_timestamp_seconds", "Timestamp of the rulebase available from SNF's server, in seconds since the epoch.", "node"),
+	{snfDesc("rulebase_update_timestamp_seconds", "Timestamp of the rulebase on SNF's server, in Unix time.", "node"),
 		snfRulesTime(func(r *snfxml.Rules) time.Time { return r.Update })},
-	{snfDesc("rulebase_update_ready", "1 if the rulebase on SNF's server is newer than the active one, else 0.", "node"),
+	{snfDesc("rulebase_update_ready", "1 if SNF's server has a newer rulebase than the active one.", "node"),
 		func(s *snfxml.Snapshot) (float64, bool) {
 			if s.Rules == nil {
 				return 0, false
 			}
 			return snfBool(s.Rules.UpdateReady), true
 		}},
-	{snfDesc("latest_rule_id", "Highest matching rule id SNF has seen so far.", "node"),
+	{snfDesc("latest_rule_id", "Highest matching rule ID SNF has seen.", "node"),
 		func(s *snfxml.Snapshot) (float64, bool) {
 			if s.Rules == nil {
 				return 0, false
 			}
 			return float64(s.Rules.LatestRule), s.Rules.LatestRule > 0
 		}},
-	{snfDesc("snapshot_basetime_timestamp_seconds", "Start of the period SNF's latest snapshot covers, in seconds since the epoch.", "node"),
+	{snfDesc("snapshot_basetime_timestamp_seconds", "Start of the latest snapshot's period, in Unix time.", "node"),
 		func(s *snfxml.Snapshot) (float64, bool) { return snfTimestamp(s.BaseTime) }},
-	{snfDesc("snapshot_elapsed_seconds", "Length of the period SNF's latest snapshot covers.", "node"),
+	{snfDesc("snapshot_elapsed_seconds", "Length of the latest snapshot's period, in seconds.", "node"),
 		func(s *snfxml.Snapshot) (float64, bool) { return s.Elapsed.Seconds(), true }},
 }
 

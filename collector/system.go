@@ -33,30 +33,30 @@ func systemDesc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
-	osInfoDesc = systemDesc("os_info", "Operating system from os-release (/etc/os-release, else /usr/lib/os-release); always 1.",
+	osInfoDesc = systemDesc("os_info", "Operating system from os-release; always 1.",
 		"id", "id_like", "name", "pretty_name", "version_id", "version_codename")
-	kernelInfoDesc = systemDesc("kernel_info", "Running kernel from /proc/sys/kernel/{osrelease,version,arch} (arch from uname when absent); always 1.",
+	kernelInfoDesc = systemDesc("kernel_info", "Running kernel release, version and arch; always 1.",
 		"release", "version", "arch")
-	bootTimeDesc = systemDesc("boot_time_seconds", "When the host booted, in seconds since the epoch (btime in /proc/stat).")
-	load1Desc    = systemDesc("load1", "1-minute load average from /proc/loadavg.")
-	load5Desc    = systemDesc("load5", "5-minute load average from /proc/loadavg.")
-	load15Desc   = systemDesc("load15", "15-minute load average from /proc/loadavg.")
+	bootTimeDesc = systemDesc("boot_time_seconds", "Boot time, in Unix time.")
+	load1Desc    = systemDesc("load1", "1-minute load average.")
+	load5Desc    = systemDesc("load5", "5-minute load average.")
+	load15Desc   = systemDesc("load15", "15-minute load average.")
 	memDescs     = map[string]*prometheus.Desc{
-		"MemTotal":     systemDesc("memory_total_bytes", "Usable RAM in bytes (MemTotal in /proc/meminfo)."),
-		"MemAvailable": systemDesc("memory_available_bytes", "Memory available for new work without swapping, in bytes (MemAvailable in /proc/meminfo)."),
-		"MemFree":      systemDesc("memory_free_bytes", "Unused memory in bytes (MemFree in /proc/meminfo)."),
-		"SwapTotal":    systemDesc("memory_swap_total_bytes", "Swap space in bytes (SwapTotal in /proc/meminfo)."),
-		"SwapFree":     systemDesc("memory_swap_free_bytes", "Unused swap space in bytes (SwapFree in /proc/meminfo)."),
+		"MemTotal":     systemDesc("memory_total_bytes", "Usable RAM in bytes (MemTotal)."),
+		"MemAvailable": systemDesc("memory_available_bytes", "Memory available without swapping, in bytes (MemAvailable)."),
+		"MemFree":      systemDesc("memory_free_bytes", "Unused memory in bytes (MemFree)."),
+		"SwapTotal":    systemDesc("memory_swap_total_bytes", "Swap space in bytes (SwapTotal)."),
+		"SwapFree":     systemDesc("memory_swap_free_bytes", "Unused swap space in bytes (SwapFree)."),
 	}
-	cpusDesc = systemDesc("cpus", "Online CPUs (/sys/devices/system/cpu/online, else the cpuN lines of /proc/stat).")
-	tzDesc   = systemDesc("time_zone_offset_seconds", "Offset from UTC of the exporter's local time zone (TZ, else /etc/localtime), labelled with the zone's abbreviation.",
+	cpusDesc = systemDesc("cpus", "Online CPUs.")
+	tzDesc   = systemDesc("time_zone_offset_seconds", "Offset of the local time zone from UTC, in seconds.",
 		"time_zone")
-	virtDesc = systemDesc("virtualization_info", `Virtualization the host runs under, systemd-detect-virt style (DMI, /sys/hypervisor, cpuinfo for kind="vm"; PID 1's environment and cgroup, marker files for kind="container"); type="none" when not detected; always 1.`,
+	virtDesc = systemDesc("virtualization_info", `Hypervisor or container runtime, or none; always 1.`,
 		"kind", "type")
-	selinuxEnabledDesc   = systemDesc("selinux_enabled", "1 if SELinux is enabled (/sys/fs/selinux/enforce exists).")
-	selinuxEnforcingDesc = systemDesc("selinux_enforcing", "1 if SELinux is enforcing, 0 if permissive (/sys/fs/selinux/enforce).")
-	apparmorEnabledDesc  = systemDesc("apparmor_enabled", "1 if AppArmor is enabled (/sys/module/apparmor/parameters/enabled).")
-	apparmorProfDesc     = systemDesc("apparmor_profiles", "Loaded AppArmor profiles per mode (/sys/kernel/security/apparmor/profiles; absent when not readable).",
+	selinuxEnabledDesc   = systemDesc("selinux_enabled", "1 if SELinux is enabled.")
+	selinuxEnforcingDesc = systemDesc("selinux_enforcing", "1 if SELinux is enforcing, 0 if permissive.")
+	apparmorEnabledDesc  = systemDesc("apparmor_enabled", "1 if AppArmor is enabled.")
+	apparmorProfDesc     = systemDesc("apparmor_profiles", "Loaded AppArmor profiles by mode.",
 		"mode")
 )
 
@@ -102,7 +102,7 @@ func newSystemCollector(d Deps) (Collector, error) {
 			c.labelValues = append(c.labelValues, d.Config.Node.Labels[k])
 		}
 	}
-	c.nodeInfo = systemDesc("node_info", "Identity of the host: node_id (node.id from the config, else a keyed hash of /etc/machine-id), hostname (/proc/sys/kernel/hostname) and the config's node.labels; always 1.", names...)
+	c.nodeInfo = systemDesc("node_info", "Host identity: node ID, hostname, config labels; always 1.", names...)
 	return c, nil
 }
 

@@ -111,34 +111,34 @@ func TestSystemDemo(t *testing.T) {
 		name:  "load, memory, boot time and cpus",
 		names: []string{"heartbeat_load1", "heartbeat_load5", "heartbeat_load15", "heartbeat_boot_time_seconds", "heartbeat_cpus", "heartbeat_memory_total_bytes", "heartbeat_memory_available_bytes", "heartbeat_memory_free_bytes", "heartbeat_memory_swap_total_bytes", "heartbeat_memory_swap_free_bytes"},
 		want: `
-# HELP heartbeat_boot_time_seconds When the host booted, in seconds since the epoch (btime in /proc/stat).
+# HELP heartbeat_boot_time_seconds Boot time, in Unix time.
 # TYPE heartbeat_boot_time_seconds gauge
 heartbeat_boot_time_seconds 1.731571234e+09
-# HELP heartbeat_cpus Online CPUs (/sys/devices/system/cpu/online, else the cpuN lines of /proc/stat).
+# HELP heartbeat_cpus Online CPUs.
 # TYPE heartbeat_cpus gauge
 heartbeat_cpus 4
-# HELP heartbeat_load1 1-minute load average from /proc/loadavg.
+# HELP heartbeat_load1 1-minute load average.
 # TYPE heartbeat_load1 gauge
 heartbeat_load1 0.42
-# HELP heartbeat_load15 15-minute load average from /proc/loadavg.
+# HELP heartbeat_load15 15-minute load average.
 # TYPE heartbeat_load15 gauge
 heartbeat_load15 0.3
-# HELP heartbeat_load5 5-minute load average from /proc/loadavg.
+# HELP heartbeat_load5 5-minute load average.
 # TYPE heartbeat_load5 gauge
 heartbeat_load5 0.35
-# HELP heartbeat_memory_available_bytes Memory available for new work without swapping, in bytes (MemAvailable in /proc/meminfo).
+# HELP heartbeat_memory_available_bytes Memory available without swapping, in bytes (MemAvailable).
 # TYPE heartbeat_memory_available_bytes gauge
 heartbeat_memory_available_bytes 2.239860736e+09
-# HELP heartbeat_memory_free_bytes Unused memory in bytes (MemFree in /proc/meminfo).
+# HELP heartbeat_memory_free_bytes Unused memory in bytes (MemFree).
 # TYPE heartbeat_memory_free_bytes gauge
 heartbeat_memory_free_bytes 3.1997952e+08
-# HELP heartbeat_memory_swap_free_bytes Unused swap space in bytes (SwapFree in /proc/meminfo).
+# HELP heartbeat_memory_swap_free_bytes Unused swap space in bytes (SwapFree).
 # TYPE heartbeat_memory_swap_free_bytes gauge
 heartbeat_memory_swap_free_bytes 1.979183104e+09
-# HELP heartbeat_memory_swap_total_bytes Swap space in bytes (SwapTotal in /proc/meminfo).
+# HELP heartbeat_memory_swap_total_bytes Swap space in bytes (SwapTotal).
 # TYPE heartbeat_memory_swap_total_bytes gauge
 heartbeat_memory_swap_total_bytes 2.046816256e+09
-# HELP heartbeat_memory_total_bytes Usable RAM in bytes (MemTotal in /proc/meminfo).
+# HELP heartbeat_memory_total_bytes Usable RAM in bytes (MemTotal).
 # TYPE heartbeat_memory_total_bytes gauge
 heartbeat_memory_total_bytes 4.106522624e+09
 `,
@@ -146,10 +146,10 @@ heartbeat_memory_total_bytes 4.106522624e+09
 		name:  "os and kernel",
 		names: []string{"heartbeat_os_info", "heartbeat_kernel_info"},
 		want: `
-# HELP heartbeat_kernel_info Running kernel from /proc/sys/kernel/{osrelease,version,arch} (arch from uname when absent); always 1.
+# HELP heartbeat_kernel_info Running kernel release, version and arch; always 1.
 # TYPE heartbeat_kernel_info gauge
 heartbeat_kernel_info{arch="x86_64",release="6.1.0-26-amd64",version="#1 SMP PREEMPT_DYNAMIC Debian 6.1.112-1 (2024-09-30)"} 1
-# HELP heartbeat_os_info Operating system from os-release (/etc/os-release, else /usr/lib/os-release); always 1.
+# HELP heartbeat_os_info Operating system from os-release; always 1.
 # TYPE heartbeat_os_info gauge
 heartbeat_os_info{id="debian",id_like="",name="Debian GNU/Linux",pretty_name="Debian GNU/Linux 12 (bookworm)",version_codename="bookworm",version_id="12"} 1
 `,
@@ -157,7 +157,7 @@ heartbeat_os_info{id="debian",id_like="",name="Debian GNU/Linux",pretty_name="De
 		name:  "virtualization: a KVM guest, not in a container",
 		names: []string{"heartbeat_virtualization_info"},
 		want: `
-# HELP heartbeat_virtualization_info Virtualization the host runs under, systemd-detect-virt style (DMI, /sys/hypervisor, cpuinfo for kind="vm"; PID 1's environment and cgroup, marker files for kind="container"); type="none" when not detected; always 1.
+# HELP heartbeat_virtualization_info Hypervisor or container runtime, or none; always 1.
 # TYPE heartbeat_virtualization_info gauge
 heartbeat_virtualization_info{kind="container",type="none"} 1
 heartbeat_virtualization_info{kind="vm",type="kvm"} 1
@@ -166,16 +166,16 @@ heartbeat_virtualization_info{kind="vm",type="kvm"} 1
 		name:  "security: AppArmor, no SELinux",
 		names: []string{"heartbeat_selinux_enabled", "heartbeat_selinux_enforcing", "heartbeat_apparmor_enabled", "heartbeat_apparmor_profiles"},
 		want: `
-# HELP heartbeat_apparmor_enabled 1 if AppArmor is enabled (/sys/module/apparmor/parameters/enabled).
+# HELP heartbeat_apparmor_enabled 1 if AppArmor is enabled.
 # TYPE heartbeat_apparmor_enabled gauge
 heartbeat_apparmor_enabled 1
-# HELP heartbeat_apparmor_profiles Loaded AppArmor profiles per mode (/sys/kernel/security/apparmor/profiles; absent when not readable).
+# HELP heartbeat_apparmor_profiles Loaded AppArmor profiles by mode.
 # TYPE heartbeat_apparmor_profiles gauge
 heartbeat_apparmor_profiles{mode="complain"} 1
 heartbeat_apparmor_profiles{mode="enforce"} 8
 heartbeat_apparmor_profiles{mode="kill"} 0
 heartbeat_apparmor_profiles{mode="unconfined"} 0
-# HELP heartbeat_selinux_enabled 1 if SELinux is enabled (/sys/fs/selinux/enforce exists).
+# HELP heartbeat_selinux_enabled 1 if SELinux is enabled.
 # TYPE heartbeat_selinux_enabled gauge
 heartbeat_selinux_enabled 0
 `,
@@ -183,7 +183,7 @@ heartbeat_selinux_enabled 0
 		name:  "node id hashed from machine-id",
 		names: []string{"heartbeat_node_info"},
 		want: `
-# HELP heartbeat_node_info Identity of the host: node_id (node.id from the config, else a keyed hash of /etc/machine-id), hostname (/proc/sys/kernel/hostname) and the config's node.labels; always 1.
+# HELP heartbeat_node_info Host identity: node ID, hostname, config labels; always 1.
 # TYPE heartbeat_node_info gauge
 heartbeat_node_info{hostname="mx1.example.net",node_id="8073f5a0c5f95dea0683888fa935bf72"} 1
 `,
@@ -192,7 +192,7 @@ heartbeat_node_info{hostname="mx1.example.net",node_id="8073f5a0c5f95dea0683888f
 		cfg:   &config.Config{Node: config.NodeConfig{ID: "demo-gateway-01", Labels: map[string]string{"site": "fra1", "customer": "acme"}}},
 		names: []string{"heartbeat_node_info"},
 		want: `
-# HELP heartbeat_node_info Identity of the host: node_id (node.id from the config, else a keyed hash of /etc/machine-id), hostname (/proc/sys/kernel/hostname) and the config's node.labels; always 1.
+# HELP heartbeat_node_info Host identity: node ID, hostname, config labels; always 1.
 # TYPE heartbeat_node_info gauge
 heartbeat_node_info{customer="acme",hostname="mx1.example.net",node_id="demo-gateway-01",site="fra1"} 1
 `,
@@ -221,16 +221,16 @@ func TestSystemTimeZone(t *testing.T) {
 // Absent sources are not errors: the collector reports what it can.
 func TestSystemAbsentSources(t *testing.T) {
 	const want = `
-# HELP heartbeat_apparmor_enabled 1 if AppArmor is enabled (/sys/module/apparmor/parameters/enabled).
+# HELP heartbeat_apparmor_enabled 1 if AppArmor is enabled.
 # TYPE heartbeat_apparmor_enabled gauge
 heartbeat_apparmor_enabled 0
-# HELP heartbeat_node_info Identity of the host: node_id (node.id from the config, else a keyed hash of /etc/machine-id), hostname (/proc/sys/kernel/hostname) and the config's node.labels; always 1.
+# HELP heartbeat_node_info Host identity: node ID, hostname, config labels; always 1.
 # TYPE heartbeat_node_info gauge
 heartbeat_node_info{hostname="",node_id=""} 1
-# HELP heartbeat_selinux_enabled 1 if SELinux is enabled (/sys/fs/selinux/enforce exists).
+# HELP heartbeat_selinux_enabled 1 if SELinux is enabled.
 # TYPE heartbeat_selinux_enabled gauge
 heartbeat_selinux_enabled 0
-# HELP heartbeat_virtualization_info Virtualization the host runs under, systemd-detect-virt style (DMI, /sys/hypervisor, cpuinfo for kind="vm"; PID 1's environment and cgroup, marker files for kind="container"); type="none" when not detected; always 1.
+# HELP heartbeat_virtualization_info Hypervisor or container runtime, or none; always 1.
 # TYPE heartbeat_virtualization_info gauge
 heartbeat_virtualization_info{kind="container",type="none"} 1
 heartbeat_virtualization_info{kind="vm",type="none"} 1

@@ -30,11 +30,11 @@ func init() {
 var (
 	textfileMtimeDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(Namespace, "textfile", "mtime_seconds"),
-		"Modification time of each *.prom file read by the textfile collector, in seconds since the epoch.",
+		"Modification time of each *.prom file, in Unix time.",
 		[]string{"file"}, nil)
 	textfileErrorDesc = prometheus.NewDesc(
 		prometheus.BuildFQName(Namespace, "textfile", "scrape_error"),
-		"1 if a *.prom file or its folder could not be read, or a file or some of its families were refused (see the log), 0 otherwise.",
+		"1 if a *.prom file or folder was unreadable or refused.",
 		nil, nil)
 )
 

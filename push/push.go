@@ -118,15 +118,15 @@ func NewMetrics() *Metrics {
 	m := &Metrics{
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "heartbeat_push_last_success_timestamp_seconds",
-			Help: "When the last push was accepted by the target, in seconds since the epoch (0: not yet).",
+			Help: "Last push the target accepted, in Unix time (0: none).",
 		}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "heartbeat_push_failures_total",
-			Help: "Failed push attempts, retries included, by reason: connect (no answer), http_status (answered, not 2xx), timeout, encode.",
+			Help: "Failed push attempts, retries included, by reason.",
 		}, []string{"reason"}),
 		duration: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "heartbeat_push_duration_seconds",
-			Help: "How long the last push attempt took, gathering included.",
+			Help: "Duration of the last push attempt, in seconds.",
 		}),
 	}
 	for _, r := range pushFailureReasons {
