@@ -138,12 +138,23 @@ func (d *Delta) line(block []byte, li int) []byte {
 // lineEnds appends the index of each line's end in block (its '\n', or
 // len(block) for an unterminated last line) to ends.
 func lineEnds(block []byte, ends []int) []int {
-	for from := 0; from < len(block); {
-		end := lineEnd(block, from)
-		ends = append(ends, end)
-		from = end + 1
+	ends = appendNewlines(block, ends)
+	if len(block) > 0 && block[len(block)-1] != '\n' {
+		ends = append(ends, len(block))
 	}
 	return ends
+}
+
+// appendNewlinesGeneric is appendNewlines a line at a time.
+func appendNewlinesGeneric(b []byte, ends []int) []int {
+	for from := 0; ; {
+		i := bytes.IndexByte(b[from:], '\n')
+		if i < 0 {
+			return ends
+		}
+		ends = append(ends, from+i)
+		from += i + 1
+	}
 }
 
 // lineEnd is the index of the '\n' ending the line holding index p, or

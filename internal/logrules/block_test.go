@@ -209,3 +209,28 @@ func BenchmarkMatchBlock(b *testing.B) {
 		e.MatchBlock(block, &d)
 	}
 }
+
+// appendNewlines finds every '\n' whatever the line lengths, where the
+// 32-byte steps fall and how much room its slice starts with.
+func TestAppendNewlines(t *testing.T) {
+	var blocks [][]byte
+	for n := 0; n < 200; n++ {
+		b := make([]byte, n)
+		for i := range b {
+			if (i*i+n)%7 == 0 || i%31 == 30 {
+				b[i] = '\n'
+			} else {
+				b[i] = 'a'
+			}
+		}
+		blocks = append(blocks, b, bytes.Repeat([]byte("\n"), n))
+	}
+	for _, b := range blocks {
+		want := appendNewlinesGeneric(b, nil)
+		for _, room := range []int{0, 1, 31, 33, 1000} {
+			if got := appendNewlines(b, make([]int, 0, room)); !slices.Equal(got, want) {
+				t.Fatalf("%q with room %d: %v, want %v", b, room, got, want)
+			}
+		}
+	}
+}
