@@ -192,24 +192,25 @@ type scanHook struct {
 // (A folder whose parent changed may have been replaced by another of the
 // same name; the root has no watched parent.) Parents are walked before
 // their subfolders.
-func (h *scanHook) Vouch(_ int, dir string) (bool, []string) {
+func (h *scanHook) Vouch(_ int, dir string) (bool, []string, bool) {
 	d := h.old[dir]
-	if !h.vouch || d == nil || d.wd == 0 || d.dirty {
-		return false, nil
+	remembered := d != nil && !h.full
+	if !h.vouch || !remembered || d.wd == 0 || d.dirty {
+		return false, nil, remembered
 	}
 	i := strings.LastIndexByte(dir, '/')
 	if i < 0 {
-		return false, nil
+		return false, nil, true
 	}
 	parent := dir[:i]
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if p := h.seen[parent]; p == nil || p != h.old[parent] {
-		return false, nil
+		return false, nil, true
 	}
 	h.seen[dir] = d
 	h.vouched++
-	return true, d.subdirs
+	return true, d.subdirs, true
 }
 
 func (h *scanHook) Enter(worker int, dir string, st *unix.Stat_t) (bool, []string) {
