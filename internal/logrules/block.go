@@ -84,6 +84,9 @@ func (e *Engine) matchBlock(block []byte, d *Delta) {
 		if cap(d.ends) > maxKeptLines {
 			d.ends, d.marks = nil, nil
 		}
+		if cap(d.stops) > maxKeptLines {
+			d.stops = nil
+		}
 	}()
 	p := e.planFor(block, d)
 	d.ends = lineEnds(block, d.ends[:0])
@@ -138,21 +141,21 @@ func (d *Delta) line(block []byte, li int) []byte {
 // lineEnds appends the index of each line's end in block (its '\n', or
 // len(block) for an unterminated last line) to ends.
 func lineEnds(block []byte, ends []int) []int {
-	ends = appendNewlines(block, ends)
+	ends = appendIndexes(block, '\n', ends)
 	if len(block) > 0 && block[len(block)-1] != '\n' {
 		ends = append(ends, len(block))
 	}
 	return ends
 }
 
-// appendNewlinesGeneric is appendNewlines a line at a time.
-func appendNewlinesGeneric(b []byte, ends []int) []int {
+// appendIndexesGeneric is appendIndexes one IndexByte at a time.
+func appendIndexesGeneric(b []byte, c byte, out []int) []int {
 	for from := 0; ; {
-		i := bytes.IndexByte(b[from:], '\n')
+		i := bytes.IndexByte(b[from:], c)
 		if i < 0 {
-			return ends
+			return out
 		}
-		ends = append(ends, from+i)
+		out = append(out, from+i)
 		from += i + 1
 	}
 }
@@ -171,17 +174,13 @@ func lineEnd(block []byte, p int) int {
 // without one are not looked at.
 type nextFunc func(block []byte, from int) int
 
-// sweep finds each occurrence of s's byte in block and marks, for each
-// literal searched by that byte found there, its rule on the line.
+// sweep finds each occurrence of s's byte in block (all at once, into
+// d.stops) and marks, for each literal searched by that byte found there,
+// its rule on the line.
 func sweep(block []byte, s *byteSweep, d *Delta) {
+	d.stops = appendIndexes(block, s.b, d.stops[:0])
 	li := 0
-	for i := 0; i < len(block); {
-		j := bytes.IndexByte(block[i:], s.b)
-		if j < 0 {
-			return
-		}
-		p := i + j
-		i = p + 1
+	for _, p := range d.stops {
 		var at []markLiteral
 		if p > 0 {
 			at = s.at[block[p-1]]

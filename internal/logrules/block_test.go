@@ -210,9 +210,9 @@ func BenchmarkMatchBlock(b *testing.B) {
 	}
 }
 
-// appendNewlines finds every '\n' whatever the line lengths, where the
-// 32-byte steps fall and how much room its slice starts with.
-func TestAppendNewlines(t *testing.T) {
+// appendIndexes finds every '\n' (or '[') whatever the line lengths,
+// where the 32-byte steps fall and how much room its slice starts with.
+func TestAppendIndexes(t *testing.T) {
 	var blocks [][]byte
 	for n := 0; n < 200; n++ {
 		b := make([]byte, n)
@@ -226,10 +226,12 @@ func TestAppendNewlines(t *testing.T) {
 		blocks = append(blocks, b, bytes.Repeat([]byte("\n"), n))
 	}
 	for _, b := range blocks {
-		want := appendNewlinesGeneric(b, nil)
-		for _, room := range []int{0, 1, 31, 33, 1000} {
-			if got := appendNewlines(b, make([]int, 0, room)); !slices.Equal(got, want) {
-				t.Fatalf("%q with room %d: %v, want %v", b, room, got, want)
+		for _, c := range []byte{'\n', 'a', '['} {
+			want := appendIndexesGeneric(b, c, nil)
+			for _, room := range []int{0, 1, 31, 33, 1000} {
+				if got := appendIndexes(b, c, make([]int, 0, room)); !slices.Equal(got, want) {
+					t.Fatalf("%q, %q with room %d: %v, want %v", b, c, room, got, want)
+				}
 			}
 		}
 	}

@@ -8,33 +8,34 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// haveNewlines: newlinesAVX2 runs here.
-var haveNewlines = cpu.X86.HasAVX2 && cpu.X86.HasPOPCNT
+// haveIndexes: indexesAVX2 runs here.
+var haveIndexes = cpu.X86.HasAVX2 && cpu.X86.HasPOPCNT
 
-// newlinesAVX2 stores the index of each '\n' of b from index from on into
+// indexesAVX2 stores the index of each c in b from index from on into
 // out (see lines_amd64.s): n of them, up to stop (len(b), or where out
 // was full).
 //
 //go:noescape
-func newlinesAVX2(b []byte, from int, out []int) (n, stop int)
+func indexesAVX2(b []byte, c byte, from int, out []int) (n, stop int)
 
-// appendNewlines appends the index of each '\n' of b to ends. Searching
-// line after line costs a call of IndexByte a line, a fifth of matching
-// a mail log; this finds every '\n' of 32 bytes at once.
-func appendNewlines(b []byte, ends []int) []int {
-	if !haveNewlines {
-		return appendNewlinesGeneric(b, ends)
+// appendIndexes appends the index of each c in b to out. Searching for
+// one after the other costs a call of IndexByte each (a line's end, a
+// sweep's stop), a good part of matching a mail log; this finds every c
+// of 32 bytes at once.
+func appendIndexes(b []byte, c byte, out []int) []int {
+	if !haveIndexes {
+		return appendIndexesGeneric(b, c, out)
 	}
 	for from := 0; ; {
-		if cap(ends)-len(ends) < 32 { // 32 bytes hold at most 32: always progress
-			ends = slices.Grow(ends, max(64, len(b)/64))
+		if cap(out)-len(out) < 32 { // 32 bytes hold at most 32: always progress
+			out = slices.Grow(out, max(64, len(b)/64))
 		}
-		n, stop := newlinesAVX2(b, from, ends[len(ends):cap(ends)])
-		ends = ends[:len(ends)+n]
+		n, stop := indexesAVX2(b, c, from, out[len(out):cap(out)])
+		out = out[:len(out)+n]
 		if stop >= len(b) {
-			return ends
+			return out
 		}
 		from = stop
-		ends = slices.Grow(ends, cap(ends))
+		out = slices.Grow(out, cap(out))
 	}
 }

@@ -2,21 +2,24 @@
 
 #include "textflag.h"
 
-// func newlinesAVX2(b []byte, from int, out []int) (n, stop int)
+// func indexesAVX2(b []byte, c byte, from int, out []int) (n, stop int)
 //
-// Stores the index of each '\n' of b from index from on into out, 32
-// bytes at a time, until b's end (stop = len(b)) or until out is full
-// (stop = the start of the 32 bytes that did not fit, n = the indexes
-// stored before them). See lines_amd64.go.
-TEXT ·newlinesAVX2(SB), NOSPLIT, $0-72
+// Stores the index of each c in b from index from on into out, 32 bytes
+// at a time, until b's end (stop = len(b)) or until out is full (stop =
+// the start of the 32 bytes that did not fit, n = the indexes stored
+// before them). See lines_amd64.go.
+TEXT ·indexesAVX2(SB), NOSPLIT, $0-80
 	MOVQ b_base+0(FP), SI
 	MOVQ b_len+8(FP), CX
-	MOVQ from+24(FP), DX
-	MOVQ out_base+32(FP), DI
-	MOVQ out_len+40(FP), R8
+	MOVBQZX c+24(FP), AX
+	MOVQ    AX, R11 // c, for the last bytes
+	MOVQ from+32(FP), DX
+	MOVQ out_base+40(FP), DI
+	MOVQ out_len+48(FP), R8
 	XORQ R9, R9 // n
 
-	MOVQ $0x0a0a0a0a0a0a0a0a, AX
+	MOVQ $0x0101010101010101, BX
+	IMULQ BX, AX
 	MOVQ AX, X15
 	VPBROADCASTQ X15, Y15
 
@@ -52,7 +55,7 @@ tail:
 	CMPQ DX, CX
 	JAE  done
 	MOVBLZX (SI)(DX*1), AX
-	CMPB AL, $0x0a
+	CMPB AL, R11B
 	JNE  tnext
 	CMPQ R9, R8
 	JAE  full
@@ -64,13 +67,13 @@ tnext:
 	JMP  tail
 
 full:
-	MOVQ DX, stop+64(FP)
-	MOVQ R9, n+56(FP)
+	MOVQ DX, stop+72(FP)
+	MOVQ R9, n+64(FP)
 	VZEROUPPER
 	RET
 
 done:
-	MOVQ DX, stop+64(FP)
-	MOVQ R9, n+56(FP)
+	MOVQ DX, stop+72(FP)
+	MOVQ R9, n+64(FP)
 	VZEROUPPER
 	RET

@@ -2,5 +2,5 @@
 
 package logrules
 
-// appendNewlines appends the index of each '\n' of b to ends.
-func appendNewlines(b []byte, ends []int) []int { return appendNewlinesGeneric(b, ends) }
+// appendIndexes appends the index of each c in b to out.
+func appendIndexes(b []byte, c byte, out []int) []int { return appendIndexesGeneric(b, c, out) }

@@ -370,6 +370,7 @@ type Delta struct {
 	plan   *plan    // the anchors chosen for the log read into this Delta
 	ends   []int    // the line ends of the block being matched
 	marks  []uint64 // by line of that block: the rules to match it against
+	stops  []int    // the indexes of a sweep's byte in that block
 }
 
 func (d *Delta) add(id int) { d.addN(id, 1) }
