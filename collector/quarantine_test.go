@@ -147,6 +147,7 @@ heartbeat_quarantine_scan_pending{quarantine="q"} 1
 		t.Errorf("before the first scan:\n%s\nwant\n%s", text, want)
 	}
 	s.scan(context.Background())
+	defer s.index.Close() // its inotify watches
 	text, _ = collectText(t, &adapter{c: c})
 	if !strings.Contains(text, `heartbeat_quarantine_messages{category="unclassified",quarantine="q"} 1`) {
 		t.Errorf("after the scan:\n%s", text)
