@@ -37,13 +37,13 @@ const FingerprintBytes = 1024
 // Defaults for Options.
 const (
 	DefaultMaxLineBytes = 64 * 1024
-	DefaultChunkBytes   = 256 * 1024
+	DefaultChunkBytes   = 1024 * 1024
 )
 
 // Options tune a Follower.
 type Options struct {
 	MaxLineBytes int  // longer lines are truncated (default 64 KiB)
-	ChunkBytes   int  // read size (default 256 KiB)
+	ChunkBytes   int  // largest read (default 1 MiB; see firstChunkBytes)
 	StartAtEnd   bool // with no saved state, a file present at the first poll starts at its end
 	// MaxBytesPerPoll bounds one Poll's work so a huge backlog does not
 	// delay saving the position for long; 0 means 64 MiB.
@@ -506,14 +506,21 @@ func (f *Follower) newStream(file *os.File, start int64) (*stream, error) {
 	buf := f.spare
 	f.spare = nil
 	if buf == nil {
-		buf = make([]byte, f.opts.MaxLineBytes+f.opts.ChunkBytes)
+		buf = make([]byte, f.opts.MaxLineBytes+min(firstChunkBytes, f.opts.ChunkBytes))
 	}
 	return &stream{file: file, id: fileid.Of(fi), fp: fp, committed: start, readPos: start, buf: buf}, nil
 }
 
+// firstChunkBytes is a stream's first read size. A read that fills its
+// chunk (a backlog) makes the next one read up to ChunkBytes: a log read
+// as it grows keeps a small buffer, a backlog is read in large pieces
+// (fewer reads, and blocks the rules engine can split between CPUs).
+const firstChunkBytes = 128 * 1024
+
 // readChunk reads once and hands out the complete lines in what is held.
 func (s *stream) readChunk(fn BlockFunc, opts Options) (int, error) {
-	n, err := s.file.ReadAt(s.buf[s.pending:s.pending+opts.ChunkBytes], s.readPos)
+	chunk := len(s.buf) - opts.MaxLineBytes
+	n, err := s.file.ReadAt(s.buf[s.pending:s.pending+chunk], s.readPos)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return n, err
 	}
@@ -522,6 +529,11 @@ func (s *stream) readChunk(fn BlockFunc, opts Options) (int, error) {
 	}
 	s.readPos += int64(n)
 	s.split(s.buf[:s.pending+n], fn, opts.MaxLineBytes)
+	if n == chunk && chunk < opts.ChunkBytes {
+		grown := make([]byte, opts.MaxLineBytes+min(2*chunk, opts.ChunkBytes))
+		copy(grown, s.buf[:s.pending])
+		s.buf = grown
+	}
 	return n, nil
 }
 

@@ -632,3 +632,28 @@ func TestSplitLineLengths(t *testing.T) {
 		}
 	}
 }
+
+// A backlog grows the read buffer up to ChunkBytes (reads that fill their
+// chunk double it); a log read as it grows keeps the first, small one.
+func TestReadBufferGrowsForABacklog(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "log")
+	appendTo(t, path, numbered(0, 100000)) // ~1.1 MB
+	r := newReader(t, path, Options{}, nil)
+	r.poll()
+	if len(r.lines) != 100000 {
+		t.Fatalf("%d lines", len(r.lines))
+	}
+	if got := len(r.f.cur.buf) - DefaultMaxLineBytes; got != DefaultChunkBytes {
+		t.Errorf("after a backlog the read size is %d, want %d", got, DefaultChunkBytes)
+	}
+	quiet := filepath.Join(dir, "quiet")
+	appendTo(t, quiet, "one\n")
+	q := newReader(t, quiet, Options{}, nil)
+	q.poll()
+	appendTo(t, quiet, "two\n")
+	q.poll()
+	if got := len(q.f.cur.buf) - DefaultMaxLineBytes; got != firstChunkBytes {
+		t.Errorf("a quiet log reads %d at a time, want %d", got, firstChunkBytes)
+	}
+}
