@@ -158,4 +158,8 @@ Mon Nov 30 10:00:03 2026 -> daily.cld updated (version: 27101, sigs: 2046391, f-
 	if got := LastMirror([]byte("nothing\n")); got != "" {
 		t.Errorf("got %q", got)
 	}
+	long := strings.Repeat("a", 300)
+	if got := LastMirror([]byte("Trying host " + long + "\n")); got != long[:253] {
+		t.Errorf("a host past 253 bytes: got %d bytes", len(got))
+	}
 }
