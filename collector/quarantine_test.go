@@ -154,17 +154,23 @@ heartbeat_quarantine_scan_pending{quarantine="q"} 1
 	}
 }
 
+// scrapeUntilFailed scrapes c until the scrape fails (what waits for);
+// it returns the text served with that failure and the error.
+func scrapeUntilFailed(t *testing.T, c *quarantineCollector, what string) (text string, err error) {
+	t.Helper()
+	waitUntil(t, what, func() bool {
+		text, err = collectText(t, &adapter{c: c})
+		return err != nil
+	})
+	return text, err
+}
+
 // A quarantine path that is not a folder is broken: an error (success
 // 0), counted, and no numbers.
 func TestQuarantineBrokenRoot(t *testing.T) {
 	root := qtTree(t, map[string]int{"/q": 5}, time.Now())
 	c := newQuarantineTest(t, root, "quarantine:\n  - {name: q, path: /q}\n")
-	var err error
-	var text string
-	waitUntil(t, "the scan", func() bool {
-		text, err = collectText(t, &adapter{c: c})
-		return err != nil
-	})
+	text, _ := scrapeUntilFailed(t, c, "the scan")
 	if !strings.Contains(text, `heartbeat_quarantine_scan_errors_total{quarantine="q"} 1`) || strings.Contains(text, "heartbeat_quarantine_messages") {
 		t.Errorf("broken root served:\n%s", text)
 	}
@@ -284,12 +290,7 @@ func TestQuarantineUnreadableFolder(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = os.Chmod(closed, 0o755) })
 	c := newQuarantineTest(t, root, "quarantine:\n  - {name: q, path: /q, classify: amavis, interval: 1m}\n")
-	var err error
-	var text string
-	waitUntil(t, "a scan that failed on the closed folder", func() bool {
-		text, err = collectText(t, &adapter{c: c})
-		return err != nil
-	})
+	text, err := scrapeUntilFailed(t, c, "a scan that failed on the closed folder")
 	if !strings.Contains(err.Error(), "permission denied") ||
 		!strings.Contains(text, `heartbeat_quarantine_scan_errors_total{quarantine="q"} 1`+"\n") ||
 		!strings.Contains(text, `heartbeat_quarantine_messages{category="spam",quarantine="q"} 1`+"\n") ||
