@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -640,14 +639,8 @@ func (s *logSource) countBlock(block []byte, truncated bool) {
 		s.countLine(block, true)
 		return
 	}
-	s.pending.lines += uint64(bytes.Count(block, newline))
-	if block[len(block)-1] != '\n' {
-		s.pending.lines++
-	}
-	s.engine.MatchBlock(block, &s.pending.delta)
+	s.pending.lines += uint64(s.engine.MatchBlock(block, &s.pending.delta))
 }
-
-var newline = []byte{'\n'}
 
 func (s *logSource) countLine(line []byte, truncated bool) {
 	s.pending.lines++

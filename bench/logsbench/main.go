@@ -5,7 +5,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -66,12 +65,8 @@ func main() {
 			engine.Match(line, &delta)
 		})
 	} else {
-		readFile(flag.Arg(0), func(block []byte, truncated bool) {
-			lines += uint64(bytes.Count(block, []byte{'\n'}))
-			if truncated || block[len(block)-1] != '\n' {
-				lines++
-			}
-			engine.MatchBlock(block, &delta)
+		readFile(flag.Arg(0), func(block []byte, _ bool) {
+			lines += uint64(engine.MatchBlock(block, &delta))
 		})
 	}
 	fmt.Printf("lines %d\n", lines)

@@ -16,24 +16,24 @@ import (
 // FOUND) checks each line's end; only rules with none of these look at
 // every line. Counts are what matching each line with every rule gives
 // (within a rule lines are matched in order, the one thing a capture's
-// "first come" values depend on).
-func (e *Engine) MatchBlock(block []byte, d *Delta) {
+// "first come" values depend on). It returns the number of lines in block
+// (a line ends at a '\n' or at the end of block).
+func (e *Engine) MatchBlock(block []byte, d *Delta) (lines int) {
 	if e.orderFree && len(block) >= parallelMin && runtime.GOMAXPROCS(0) > 1 {
-		e.matchHalves(block, d)
-		return
+		return e.matchHalves(block, d)
 	}
-	e.matchSerial(block, d)
+	return e.matchSerial(block, d)
 }
 
 // parallelMin is the least block matched as two halves at once: a
-// backlog read 256 KiB at a time uses two CPUs where it has them.
+// backlog, read up to 1 MiB at a time, uses two CPUs where it has them.
 const parallelMin = 128 << 10
 
 // matchHalves matches the two halves of block (cut at a line end) in two
 // goroutines, the second into d's second Delta, and adds that into d.
 // Only for an engine whose counts do not depend on the order of lines
 // (orderFree): the halves' lines are matched in no known order.
-func (e *Engine) matchHalves(block []byte, d *Delta) {
+func (e *Engine) matchHalves(block []byte, d *Delta) (lines int) {
 	cut := len(block)
 	if i := bytes.IndexByte(block[len(block)/2:], '\n'); i >= 0 {
 		cut = len(block)/2 + i + 1
@@ -42,12 +42,13 @@ func (e *Engine) matchHalves(block []byte, d *Delta) {
 		d.second = &Delta{}
 	}
 	var wg sync.WaitGroup
+	var second int
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		e.matchSerial(block[cut:], d.second)
+		second = e.matchSerial(block[cut:], d.second)
 	}()
-	e.matchSerial(block[:cut], d)
+	lines = e.matchSerial(block[:cut], d)
 	wg.Wait()
 	for id, v := range d.second.Counts {
 		if v > 0 {
@@ -55,21 +56,23 @@ func (e *Engine) matchHalves(block []byte, d *Delta) {
 		}
 	}
 	d.second.Reset()
+	return lines + second
 }
 
 // matchSerial is MatchBlock on one goroutine.
-func (e *Engine) matchSerial(block []byte, d *Delta) {
+func (e *Engine) matchSerial(block []byte, d *Delta) (lines int) {
 	for len(block) > maxBlock { // bound the per-line memory a Delta keeps
 		cut := bytes.LastIndexByte(block[:maxBlock], '\n') + 1
 		if cut == 0 {
 			cut = lineEnd(block, maxBlock) + 1
 		}
-		e.matchBlock(block[:min(cut, len(block))], d)
+		lines += e.matchBlock(block[:min(cut, len(block))], d)
 		block = block[min(cut, len(block)):]
 	}
 	if len(block) > 0 {
-		e.matchBlock(block, d)
+		lines += e.matchBlock(block, d)
 	}
+	return lines
 }
 
 // maxBlock bounds the block matched at once.
@@ -79,7 +82,7 @@ const maxBlock = 1 << 20
 // a block of a log of empty lines has one line a byte.
 const maxKeptLines = 16 << 10
 
-func (e *Engine) matchBlock(block []byte, d *Delta) {
+func (e *Engine) matchBlock(block []byte, d *Delta) (lines int) {
 	defer func() {
 		if cap(d.ends) > maxKeptLines {
 			d.ends, d.marks = nil, nil
@@ -127,6 +130,7 @@ func (e *Engine) matchBlock(block []byte, d *Delta) {
 			e.matchLine(c, d.line(block, li), d)
 		}
 	}
+	return len(d.ends)
 }
 
 // line is line li of block, without its '\n' (d.ends is block's).

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -234,5 +235,23 @@ func TestAppendIndexes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// MatchBlock says how many lines the block held, in halves or not.
+func TestMatchBlockCountsLines(t *testing.T) {
+	e, err := Compile(allPresetRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Delta
+	for _, b := range []string{"x", "x\n", "\n", "a\nb", "a\n\nb\n"} {
+		if got, want := e.MatchBlock([]byte(b), &d), len(strings.Split(strings.TrimSuffix(b, "\n"), "\n")); got != want {
+			t.Errorf("%q: %d lines, want %d", b, got, want)
+		}
+	}
+	big := bytes.Repeat([]byte("a line\n"), 2*parallelMin/7)
+	if got := e.MatchBlock(big, &d); got != 2*parallelMin/7 {
+		t.Errorf("a block in halves: %d lines, want %d", got, 2*parallelMin/7)
 	}
 }
