@@ -75,8 +75,10 @@ func (e *Engine) matchSerial(block []byte, d *Delta) (lines int) {
 	return lines
 }
 
-// maxBlock bounds the block matched at once.
-const maxBlock = 1 << 20
+// maxBlock bounds the block matched at once, and so the line table and
+// stops a Delta holds meanwhile: 8 bytes a line and a stop, so a hostile
+// block (one line or one '[' a byte) costs at most 3 x 2 MiB a goroutine.
+const maxBlock = 256 << 10
 
 // maxKeptLines bounds the per-line memory a Delta keeps between blocks:
 // a block of a log of empty lines has one line a byte.
