@@ -2,7 +2,6 @@ package quarantine
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -109,7 +108,7 @@ func (ix *Index) Scan(ctx context.Context, root string, opt Options) (*Result, e
 	defer ix.mu.Unlock()
 	begin := time.Now()
 	full := ix.dirs == nil || begin.Sub(ix.lastFull) >= ix.FullEvery
-	h := &scanHook{old: ix.dirs, full: full, seen: map[string]*dirTotals{}, cur: make([]tally, opt.Workers)}
+	h := &scanHook{old: ix.dirs, full: full, seen: make(map[string]*dirTotals, len(ix.dirs)), cur: make([]tally, opt.Workers)}
 	for i := range h.cur {
 		h.cur[i].cats = map[string]*Counts{}
 	}
@@ -247,7 +246,7 @@ func (h *scanHook) Reading(worker int, _ string, fd int) {
 func (h *scanHook) Done(worker int, dir string, st *unix.Stat_t, subdirs []string, errs int) {
 	t := &h.cur[worker]
 	d := &dirTotals{dev: st.Dev, ino: st.Ino, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), readAt: t.readAt, wd: t.wd,
-		disk: t.disk, oldest: t.oldest, subdirs: slices.Clone(subdirs), cats: make([]catCounts, 0, len(t.cats))}
+		disk: t.disk, oldest: t.oldest, subdirs: subdirs, cats: make([]catCounts, 0, len(t.cats))}
 	if errs > 0 {
 		d.ino, d.dirty = 0, true // never unchanged: read again next time
 	}

@@ -13,3 +13,8 @@ import (
 func fstatat(fd int, name []byte, st *unix.Stat_t) error {
 	return unix.Fstatat(fd, unsafe.String(&name[0], len(name)), st, unix.AT_SYMLINK_NOFOLLOW)
 }
+
+// openat opens name relative to the folder fd.
+func openat(fd int, name []byte, flags int) (int, error) {
+	return unix.Openat(fd, unsafe.String(&name[0], len(name)), flags, 0)
+}

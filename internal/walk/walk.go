@@ -1,7 +1,9 @@
 // Package walk visits every regular file under a folder with several
 // goroutines, without following symbolic links, and goes on past folders
 // it cannot read. Each file is stat'ed relative to its open folder
-// (fstatat), which spares the kernel a path lookup per file.
+// (fstatat), and each folder opened relative to its open parent (openat)
+// while the parent is still open, which spares the kernel a lookup of
+// every component of the path.
 package walk
 
 import (
@@ -12,6 +14,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -53,7 +56,8 @@ type Dirs interface {
 	// not know it, before its entries are read.
 	Reading(worker int, dir string, fd int)
 	// Done is called after a folder Enter did not know was read: its
-	// subfolders and how many of its entries could not be read.
+	// subfolders (the caller's to keep: the walk does not change them)
+	// and how many of its entries could not be read.
 	Done(worker int, dir string, st *unix.Stat_t, subdirs []string, errs int)
 }
 
@@ -75,16 +79,18 @@ func WalkDirs(ctx context.Context, root string, workers int, visit Visit, dirs D
 	// the walk's.
 	if resolved, err := filepath.EvalSymlinks(root); err == nil {
 		root = resolved
+	} else {
+		root = filepath.Clean(root)
 	}
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return Result{}, &fs.PathError{Op: "open", Path: root, Err: err}
 	}
 	_ = unix.Close(fd)
-	w := &walker{ctx: ctx, visit: visit, dirs: dirs, todo: []string{root}, bufs: make([][]byte, workers),
+	w := &walker{ctx: ctx, visit: visit, dirs: dirs, todo: []task{{path: root}}, own: make([]scratch, workers),
 		yield: workers >= runtime.GOMAXPROCS(0)}
-	for i := range w.bufs {
-		w.bufs[i] = make([]byte, bufSize)
+	for i := range w.own {
+		w.own[i].buf = make([]byte, bufSize)
 	}
 	w.cond = sync.NewCond(&w.mu)
 	var wg sync.WaitGroup
@@ -131,8 +137,8 @@ func ReniceError() error {
 type walker struct {
 	ctx   context.Context
 	visit Visit
-	dirs  Dirs     // may be nil
-	bufs  [][]byte // one getdents buffer per worker
+	dirs  Dirs      // may be nil
+	own   []scratch // each worker's
 	// yield: the walk takes every processor Go has, so it steps aside now
 	// and then for the goroutines serving scrapes. Only then: a goroutine
 	// locked to its thread that yields hands its processor over through
@@ -142,10 +148,39 @@ type walker struct {
 
 	mu   sync.Mutex
 	cond *sync.Cond
-	todo []string // folders not read yet
-	busy int      // workers reading a folder
+	todo []task // folders not read yet
+	busy int    // workers reading a folder
+	held int    // folders kept open for their subfolders' openat
 	res  Result
 }
+
+// scratch is what one worker reuses from folder to folder: a walk
+// allocates nothing per file and little per folder (a heap allocation is
+// a page fault per 4 KiB on first use, which costs more than the system
+// calls around it on some virtual machines).
+type scratch struct {
+	buf          []byte // getdents records
+	name         []byte // a NUL-terminated path or name
+	st, lst, dst unix.Stat_t
+}
+
+// task is a folder to read: its path and, while it is open, its parent.
+type task struct {
+	path   string
+	parent *openDir // nil: the folder is reached by its path
+}
+
+// openDir is a folder kept open until each of its subfolders has been
+// opened (or stat'ed) relative to it.
+type openDir struct {
+	fd   int
+	refs int // subfolders not yet opened; under walker.mu
+}
+
+// maxHeld bounds the folders a walk keeps open for their subfolders: a
+// walk goes depth first, so this is about the depth of the tree (times
+// the workers). Deeper, subfolders are opened by their path.
+const maxHeld = 64
 
 // work takes folders until there are none left and no worker can add any.
 func (w *walker) work(id int) {
@@ -155,26 +190,74 @@ func (w *walker) work(id int) {
 			w.cond.Wait()
 		}
 		if len(w.todo) == 0 || w.ctx.Err() != nil {
+			for _, t := range w.todo {
+				w.release(t.parent)
+			}
 			w.todo = nil
 			w.cond.Broadcast()
 			w.mu.Unlock()
 			return
 		}
-		dir := w.todo[len(w.todo)-1]
+		t := w.todo[len(w.todo)-1]
 		w.todo = w.todo[:len(w.todo)-1]
 		w.busy++
 		w.mu.Unlock()
 
-		subdirs, errs := w.readDir(id, dir)
+		subdirs, fd, errs := w.readDir(id, t)
 
 		w.mu.Lock()
 		w.busy--
 		w.res.Dirs++
 		w.note(errs)
-		w.todo = append(w.todo, subdirs...)
+		var parent *openDir
+		if fd >= 0 && len(subdirs) > 0 && w.held < maxHeld && w.ctx.Err() == nil {
+			parent = &openDir{fd: fd, refs: len(subdirs)}
+			w.held++
+			fd = -1
+		}
+		for _, s := range subdirs {
+			w.todo = append(w.todo, task{path: s, parent: parent})
+		}
 		w.cond.Broadcast()
 		w.mu.Unlock()
+		if fd >= 0 {
+			_ = unix.Close(fd)
+		}
 	}
+}
+
+// release is called under w.mu once a subfolder of p no longer needs it;
+// the last one closes it.
+func (w *walker) release(p *openDir) {
+	if p == nil {
+		return
+	}
+	if p.refs--; p.refs == 0 {
+		_ = unix.Close(p.fd)
+		w.held--
+	}
+}
+
+// done says that t's parent is no longer needed.
+func (w *walker) done(t task) {
+	if t.parent != nil {
+		w.mu.Lock()
+		w.release(t.parent)
+		w.mu.Unlock()
+	}
+}
+
+// at returns the folder and path that reach t: its name relative to its
+// open parent, or its whole path, NUL-terminated in the worker's buffer
+// (for a system call; the NUL is just past the returned slice).
+func (w *walker) at(id int, t task) (int, []byte) {
+	dirfd, path := unix.AT_FDCWD, t.path
+	if t.parent != nil {
+		dirfd, path = t.parent.fd, path[strings.LastIndexByte(path, '/')+1:]
+	}
+	b := append(append(w.own[id].name[:0], path...), 0)
+	w.own[id].name = b
+	return dirfd, b[:len(path)]
 }
 
 func (w *walker) note(errs []error) {
@@ -190,67 +273,87 @@ func (w *walker) note(errs []error) {
 // file names per system call.
 const bufSize = 64 << 10
 
-// readDir visits the files of one folder and returns its subfolders.
-// Entries that vanish while being read (a message released from
-// quarantine) are not errors. The entries are decoded from getdents64
-// records in place: a folder of a million files costs no allocation per
-// file beyond fstatat's own.
-func (w *walker) readDir(id int, dir string) (subdirs []string, errs []error) {
-	// A folder the caller knows is first asked about by its lstat alone:
-	// an unchanged one is then never opened, which makes a rescan one
-	// system call per folder instead of three (open, fstat, close).
-	var lst unix.Stat_t
-	if w.dirs != nil {
-		known, subdirs, remembered := w.dirs.Vouch(id, dir)
-		if known {
-			return subdirs, nil
-		}
-		if remembered {
-			switch err := unix.Fstatat(unix.AT_FDCWD, dir, &lst, unix.AT_SYMLINK_NOFOLLOW); {
-			case errors.Is(err, unix.ENOENT):
-				return nil, nil
-			case err == nil && lst.Mode&unix.S_IFMT == unix.S_IFDIR:
-				if known, subdirs := w.dirs.Enter(id, dir, &lst); known {
-					return subdirs, nil
-				}
-			}
-		}
+// readDir visits the files of one folder and returns its subfolders and,
+// when it was opened, its descriptor (the caller closes it). Entries that
+// vanish while being read (a message released from quarantine) are not
+// errors. The entries are decoded from getdents64 records in place: a
+// folder of a million files costs no allocation per file beyond
+// fstatat's own.
+func (w *walker) readDir(id int, t task) (subdirs []string, fd int, errs []error) {
+	my := &w.own[id]
+	fd, subdirs, known, err := w.open(id, t, &my.lst)
+	w.done(t)
+	switch {
+	case known:
+		return subdirs, -1, nil
+	case errors.Is(err, unix.ENOENT):
+		return nil, -1, nil
+	case err != nil:
+		return nil, -1, []error{&fs.PathError{Op: "open", Path: t.path, Err: err}}
 	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, nil
-		}
-		return nil, []error{&fs.PathError{Op: "open", Path: dir, Err: err}}
-	}
-	defer unix.Close(fd)
+	dir := t.path
 	if w.dirs == nil {
-		return w.readEntries(id, fd, dir)
+		subdirs, errs = w.readEntries(id, fd, dir)
+		return subdirs, fd, errs
 	}
 	// What is read is what the open descriptor shows, whatever the path
 	// showed a moment before.
-	var dst unix.Stat_t
-	if err := unix.Fstat(fd, &dst); err != nil {
-		return nil, []error{&fs.PathError{Op: "stat", Path: dir, Err: err}}
+	dst := &my.dst
+	if err := unix.Fstat(fd, dst); err != nil {
+		return nil, fd, []error{&fs.PathError{Op: "stat", Path: dir, Err: err}}
 	}
-	if dst != lst {
-		if known, subdirs := w.dirs.Enter(id, dir, &dst); known {
-			return subdirs, nil
+	if *dst != my.lst {
+		if known, subdirs := w.dirs.Enter(id, dir, dst); known {
+			return subdirs, fd, nil
 		}
 	}
 	w.dirs.Reading(id, dir, fd)
 	subdirs, errs = w.readEntries(id, fd, dir)
 	if w.ctx.Err() == nil {
-		w.dirs.Done(id, dir, &dst, subdirs, len(errs))
+		w.dirs.Done(id, dir, dst, subdirs, len(errs))
 	}
-	return subdirs, errs
+	return subdirs, fd, errs
+}
+
+// open opens the folder of t, unless the caller knows it: a folder the
+// caller remembers is first asked about by its lstat alone, and an
+// unchanged one is then never opened, which makes a rescan one system
+// call per folder instead of three (open, fstat, close). lst receives
+// that lstat (zero when none was made).
+func (w *walker) open(id int, t task, lst *unix.Stat_t) (fd int, subdirs []string, known bool, err error) {
+	*lst = unix.Stat_t{}
+	if len(t.path) >= unix.PathMax {
+		// Too long to open by its path, which a rescan might have to
+		// do: refused whichever way it is reached, for every scan to
+		// count the same.
+		return -1, nil, false, unix.ENAMETOOLONG
+	}
+	if w.dirs != nil {
+		known, subdirs, remembered := w.dirs.Vouch(id, t.path)
+		if known {
+			return -1, subdirs, true, nil
+		}
+		if remembered {
+			dirfd, name := w.at(id, t)
+			switch err := fstatat(dirfd, name, lst); {
+			case errors.Is(err, unix.ENOENT):
+				return -1, nil, false, err
+			case err == nil && lst.Mode&unix.S_IFMT == unix.S_IFDIR:
+				if known, subdirs := w.dirs.Enter(id, t.path, lst); known {
+					return -1, subdirs, true, nil
+				}
+			}
+		}
+	}
+	dirfd, name := w.at(id, t)
+	fd, err = openat(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+	return fd, nil, false, err
 }
 
 // readEntries visits the files of the open folder fd and returns its
 // subfolders.
 func (w *walker) readEntries(id, fd int, dir string) (subdirs []string, errs []error) {
-	buf := w.bufs[id]
-	var st unix.Stat_t
+	buf, st := w.own[id].buf, &w.own[id].st
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if errors.Is(err, unix.EINTR) {
@@ -274,10 +377,13 @@ func (w *walker) readEntries(id, fd int, dir string) (subdirs []string, errs []e
 			if string(name) == "." || string(name) == ".." {
 				continue
 			}
-			isDir, err := w.entry(id, fd, dir, name, typ, &st)
+			isDir, err := w.entry(id, fd, dir, name, typ, st)
 			switch {
 			case isDir:
-				subdirs = append(subdirs, filepath.Join(dir, string(name)))
+				if subdirs == nil {
+					subdirs = make([]string, 0, 4) // most folders have few
+				}
+				subdirs = append(subdirs, join(dir, name))
 			case err != nil:
 				errs = append(errs, err)
 			}
@@ -289,6 +395,22 @@ func (w *walker) readEntries(id, fd int, dir string) (subdirs []string, errs []e
 			runtime.Gosched()
 		}
 	}
+}
+
+// join is filepath.Join(dir, name) for a clean dir and a name without a
+// slash, in one allocation.
+func join(dir string, name []byte) string {
+	sep := 1
+	if strings.HasSuffix(dir, "/") {
+		sep = 0 // the root folder
+	}
+	b := make([]byte, len(dir)+sep+len(name))
+	copy(b, dir)
+	if sep == 1 {
+		b[len(dir)] = '/'
+	}
+	copy(b[len(dir)+sep:], name)
+	return unsafe.String(&b[0], len(b))
 }
 
 // entry visits one folder entry if it is a regular file and tells

@@ -3,12 +3,14 @@ package walk
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -188,5 +190,116 @@ func TestReniceFailureIsReported(t *testing.T) {
 	}
 	if err := ReniceError(); !errors.Is(err, unix.EPERM) {
 		t.Errorf("ReniceError() = %v, want EPERM", err)
+	}
+}
+
+// hookDirs is a walk.Dirs that knows nothing and calls vouch first.
+type hookDirs struct{ vouch func(dir string) }
+
+func (h hookDirs) Vouch(_ int, dir string) (bool, []string, bool) {
+	h.vouch(dir)
+	return false, nil, false
+}
+func (hookDirs) Enter(int, string, *unix.Stat_t) (bool, []string) { return false, nil }
+func (hookDirs) Reading(int, string, int)                         {}
+func (hookDirs) Done(int, string, *unix.Stat_t, []string, int)    {}
+
+// A folder is opened relative to its open parent, not by its path: a
+// parent replaced by a link to elsewhere while the walk runs does not take
+// the walk out of the tree (opening root/a/b by path would follow the new
+// link a, which O_NOFOLLOW only stops for the last component).
+func TestWalkOpensThroughTheOpenParent(t *testing.T) {
+	root, outside := t.TempDir(), t.TempDir()
+	write(t, filepath.Join(root, "a", "b", "inside"))
+	write(t, filepath.Join(outside, "b", "outside"))
+	var mu sync.Mutex
+	var seen []string
+	swapped := false
+	dirs := hookDirs{vouch: func(dir string) {
+		if dir != filepath.Join(root, "a", "b") || swapped {
+			return
+		}
+		swapped = true // root/a was read; now it becomes a link to outside
+		if err := os.Rename(filepath.Join(root, "a"), filepath.Join(root, "a.old")); err != nil {
+			t.Error(err)
+		}
+		if err := os.Symlink(outside, filepath.Join(root, "a")); err != nil {
+			t.Error(err)
+		}
+	}}
+	_, err := WalkDirs(context.Background(), root, 1, func(_ int, dir, name string, _ *unix.Stat_t) {
+		mu.Lock()
+		seen = append(seen, strings.Clone(name))
+		mu.Unlock()
+	}, dirs)
+	if err != nil || !swapped {
+		t.Fatalf("walk: %v (swapped: %v)", err, swapped)
+	}
+	if strings.Join(seen, " ") != "inside" {
+		t.Errorf("files %v, want inside only", seen)
+	}
+}
+
+// A walk allocates nothing per file and little per folder: a folder's
+// path (which the caller keeps), and the list of a folder's subfolders.
+func TestWalkAllocations(t *testing.T) {
+	root := t.TempDir()
+	folders := 1
+	for _, d := range []string{"a", "b", "c"} {
+		for _, e := range []string{"x", "y", "z"} {
+			for i := range 10 {
+				write(t, filepath.Join(root, d, e, fmt.Sprintf("file-%d", i)))
+			}
+			folders++
+		}
+		folders++
+	}
+	walk := func() {
+		if _, err := Walk(context.Background(), root, 1, func(int, string, string, *unix.Stat_t) {}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	empty := t.TempDir()
+	base := testing.AllocsPerRun(20, func() {
+		if _, err := Walk(context.Background(), empty, 1, func(int, string, string, *unix.Stat_t) {}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	perFolder := (testing.AllocsPerRun(20, walk) - base) / float64(folders-1)
+	t.Logf("%.2f allocations per folder (%d folders, 90 files)", perFolder, folders)
+	if perFolder > 2.5 {
+		t.Errorf("%.2f allocations per folder, want at most 2.5", perFolder)
+	}
+}
+
+// Folders kept open for their subfolders are closed by the end of a walk,
+// whole or cancelled half-way.
+func TestWalkClosesEveryFolder(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{"a/a/a", "a/a/b", "a/b/a", "b/a/a", "b/b/b"} {
+		for i := range 3 {
+			write(t, filepath.Join(root, p, fmt.Sprintf("f%d", i)))
+		}
+	}
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	before := fds()
+	for _, stopAfter := range []int{-1, 1, 4} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var n atomic.Int32
+		_, _ = Walk(ctx, root, 2, func(int, string, string, *unix.Stat_t) {
+			if int(n.Add(1)) == stopAfter {
+				cancel()
+			}
+		})
+		cancel()
+		if after := fds(); after != before {
+			t.Errorf("cancelled after %d files: %d descriptors open, %d before", stopAfter, after, before)
+		}
 	}
 }
