@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -245,6 +246,51 @@ func benchInventory(b *testing.B, procs *procShare, poll time.Duration) {
 		}
 		for len(ch) > 0 {
 			<-ch
+		}
+	}
+}
+
+// /proc/cpuinfo is parsed again only when the online-CPU list changes
+// (CPUs plugged in or out); without that list it is read at every scrape.
+func TestInventoryCPUInfoReadAgainWhenCPUsChange(t *testing.T) {
+	paths := demoCopy(t)
+	c := newInventoryTest(t, paths, demoConfig(t), nil)
+	online := filepath.Join(paths.Sys, "devices", "system", "cpu", "online")
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cpus := func(n int) {
+		t.Helper()
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "processor\t: %d\nmodel name\t: Test CPU %d\nphysical id\t: 0\ncore id\t\t: %d\n\n", i, n, i)
+		}
+		write(filepath.Join(paths.Proc, "cpuinfo"), b.String())
+	}
+	for _, step := range []struct {
+		name       string
+		change     func()
+		cores      string
+		onlineGone bool
+	}{
+		{"first read", func() { cpus(2); write(online, "0-1\n") }, "2", false},
+		{"cpuinfo changed, online list not: the parse is kept", func() { cpus(3) }, "2", false},
+		{"a CPU plugged in", func() { write(online, "0-2\n") }, "3", false},
+		{"no online list: read each time", func() { cpus(1); os.Remove(online) }, "1", true},
+		{"still none", func() { cpus(4) }, "4", true},
+	} {
+		step.change()
+		got, err := collectText(t, &adapter{c: c}, "heartbeat_cpu_cores", "heartbeat_cpu_info")
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		want := fmt.Sprintf("heartbeat_cpu_cores %s\n", step.cores)
+		model := fmt.Sprintf(`model="Test CPU %s"`, step.cores)
+		if !strings.Contains(got, want) || !strings.Contains(got, model) {
+			t.Errorf("%s: want %q and %s in\n%s", step.name, want, model, got)
 		}
 	}
 }
