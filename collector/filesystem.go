@@ -214,3 +214,7 @@ func (c *filesystemCollector) report(ch chan<- prometheus.Metric, g *fsMount) er
 	}
 	return errors.Join(errs...)
 }
+
+// Close releases the mount table's descriptor (the statfs checker is
+// handed to the successor, not closed).
+func (c *filesystemCollector) Close() { c.mountTable.Close() }

@@ -105,6 +105,9 @@ func newInventoryCollector(d Deps) (Collector, error) {
 	return c, nil
 }
 
+// Close releases the mount table's descriptor.
+func (c *inventoryCollector) Close() { c.mounts.Close() }
+
 func (c *inventoryCollector) onRoot(p string) string { return filepath.Join(c.root, p) }
 
 // Update runs every part; a broken source fails the collector (logged)

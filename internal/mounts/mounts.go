@@ -15,17 +15,13 @@ package mounts
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // Mount is one line of mountinfo. Paths are unescaped.
@@ -164,50 +160,6 @@ func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 // not look at PID 1); when none can be opened the error says why.
 func ReadFirst(files ...string) ([]Mount, string, error) {
 	return (&Reader{}).ReadFirst(files...)
-}
-
-// Reader is ReadFirst for a caller that reads the table again and again
-// (each scrape): the table rarely changes, so a read identical to the
-// previous one returns the previous parse instead of parsing it again.
-// The returned slice is shared: read it, do not modify it. Safe for
-// concurrent use.
-type Reader struct {
-	mu   sync.Mutex
-	name string
-	data []byte
-	ms   []Mount
-	err  error
-}
-
-// ReadFirst is the package's ReadFirst, with the cache.
-func (r *Reader) ReadFirst(files ...string) ([]Mount, string, error) {
-	var errs []error
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-				errs = append(errs, err)
-				continue
-			}
-			return nil, name, err
-		}
-		return r.parse(name, data)
-	}
-	return nil, "", fmt.Errorf("no mount table: %w", errors.Join(errs...))
-}
-
-func (r *Reader) parse(name string, data []byte) ([]Mount, string, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.data != nil && name == r.name && bytes.Equal(data, r.data) {
-		return r.ms, name, r.err
-	}
-	ms, err := Parse(bytes.NewReader(data))
-	if err != nil {
-		err = fmt.Errorf("%s: %w", name, err)
-	}
-	r.name, r.data, r.ms, r.err = name, data, ms, err
-	return ms, name, err
 }
 
 // Lookup returns the mount holding p, an absolute path: the mount whose
