@@ -24,8 +24,10 @@ GOFILES    = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not
 
 all: build
 
+# Built as a release is (.promu.yml: cgo off, -trimpath, netgo): a static
+# binary maps no libc, which is 1.3 MiB of its resident memory.
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
+	CGO_ENABLED=0 $(GO) build -trimpath -tags netgo -ldflags "$(LDFLAGS)" -o $(BIN) .
 
 # The README's test command: tools, lint, then every test with the race
 # detector. -timeout 20m: the root package holds TestRealStack (3-4 min,

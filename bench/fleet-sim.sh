@@ -19,7 +19,7 @@ for c in prometheus curl jq; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install prometheus curl jq)" >&2; exit 1; }
 done
 rm -rf "$OUT"; mkdir -p "$OUT/targets"
-go build -o "$OUT/heartbeat_exporter" .
+make -s build BIN="$OUT/heartbeat_exporter" # as released (static)
 
 pids=()
 cleanup() {

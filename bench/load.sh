@@ -19,7 +19,7 @@ for c in hey curl; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install hey curl)" >&2; exit 1; }
 done
 
-go build -o "$OUT/heartbeat_exporter" .
+make -s build BIN="$OUT/heartbeat_exporter" # as released (static)
 "$OUT/heartbeat_exporter" --web.listen-address=$ADDR --web.max-requests=$MAX --log.level=warn \
   --config.file=examples/demo/heartbeat.yml --path.procfs=examples/demo/proc \
   --path.sysfs=examples/demo/sys --path.rootfs=examples/demo/root 2>"$OUT/load-exporter.log" &

@@ -29,7 +29,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$DATA"; }
 trap cleanup EXIT
 go build -o "$OUT/mailgen" ./bench/mailgen
 go build -o "$OUT/logsbench" ./bench/logsbench
-go build -o "$OUT/heartbeat_exporter" .
+make -s build BIN="$OUT/heartbeat_exporter" # as released (static)
 export LC_ALL=C
 PRESETS=amavis,postfix,clamd,spamd,errors
 RULES=(-rule 'dccproc: error' -rule 'status=bounced' -rule 'lost connection after \w+ from'

@@ -16,7 +16,7 @@ for c in hyperfine curl strace; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install hyperfine curl strace)" >&2; exit 1; }
 done
 
-go build -o "$OUT/heartbeat_exporter" .
+make -s build BIN="$OUT/heartbeat_exporter" # as released (static)
 rm -rf "$ROOT"
 mkdir -p "$ROOT/var/lib/clamav" "$ROOT/var/log/clamav"
 cp examples/demo/root/var/lib/clamav/*.c?d "$ROOT/var/lib/clamav/"

@@ -24,7 +24,7 @@ for c in hyperfine curl jq; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install hyperfine curl jq)" >&2; exit 1; }
 done
 
-go build -o "$OUT/heartbeat_exporter" .
+make -s build BIN="$OUT/heartbeat_exporter" # as released (static)
 go build -o "$OUT/quarantinescan" ./bench/quarantinescan
 go build -o "$OUT/scrapeclient" ./bench/scrapeclient
 echo "generating $FILES files in $DATA (removed at the end)" >&2

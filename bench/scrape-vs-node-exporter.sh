@@ -16,7 +16,7 @@ for c in hyperfine curl jq /usr/bin/time prometheus-node-exporter; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install hyperfine curl jq time prometheus-node-exporter)" >&2; exit 1; }
 done
 
-go build -o "$OUT/heartbeat_exporter" .
+make -s build BIN="$OUT/heartbeat_exporter" # as released (static)
 . bench/lib.sh
 OURS=$(free_addr)
 PEER=$(free_addr)

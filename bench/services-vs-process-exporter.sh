@@ -29,7 +29,7 @@ mkdir -p "$OUT"
 for c in curl prometheus-process-exporter; do
   command -v "$c" >/dev/null || { echo "missing $c (apt-get install curl prometheus-process-exporter)" >&2; exit 1; }
 done
-go build -o "$OUT/heartbeat_exporter" .
+make -s build BIN="$OUT/heartbeat_exporter" # as released (static)
 go build -o "$OUT/scrapeclient" ./bench/scrapeclient
 
 # N copies of sleep named hbbenchsleep (comm), so both exporters match

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -48,6 +47,7 @@ var (
 		"SwapTotal":    systemDesc("memory_swap_total_bytes", "Swap space in bytes (SwapTotal)."),
 		"SwapFree":     systemDesc("memory_swap_free_bytes", "Unused swap space in bytes (SwapFree)."),
 	}
+	memKeys  = []string{"MemTotal", "MemAvailable", "MemFree", "SwapTotal", "SwapFree"}
 	cpusDesc = systemDesc("cpus", "Online CPUs.")
 	tzDesc   = systemDesc("time_zone_offset_seconds", "Offset of the local time zone from UTC, in seconds.",
 		"time_zone")
@@ -131,12 +131,9 @@ func (s *metricSink) broken(path string, err error) bool {
 
 func (c *systemCollector) Update(_ context.Context, ch chan<- prometheus.Metric) error {
 	s := &metricSink{ch: ch}
-	pfs, err := procfs.NewFS(c.paths.Proc)
-	if s.broken(c.paths.Proc, err) {
-		c.sendLoad(s, pfs)
-		c.sendMemory(s, pfs)
-	}
-	if f := c.hostFacts(s, pfs); f != nil {
+	c.sendLoad(s)
+	c.sendMemory(s)
+	if f := c.hostFacts(s); f != nil {
 		c.sendFacts(s, f)
 	}
 	zone, offset := time.Now().Zone()
@@ -144,27 +141,32 @@ func (c *systemCollector) Update(_ context.Context, ch chan<- prometheus.Metric)
 	return errors.Join(s.errs...)
 }
 
-func (c *systemCollector) sendLoad(s *metricSink, pfs procfs.FS) {
-	la, err := pfs.LoadAvg()
+// Load and memory are read every scrape, with our own small parsers:
+// procfs's cost four more system calls a file (its *os.File) and a stat
+// of /proc, and parse all of meminfo's fifty lines.
+func (c *systemCollector) sendLoad(s *metricSink) {
+	b, err := fileid.ReadRegular(c.proc("loadavg"), 64<<10)
+	if !s.broken(c.proc("loadavg"), err) {
+		return
+	}
+	load, err := hostinfo.ParseLoadAvg(b)
 	if s.broken(c.proc("loadavg"), err) {
-		s.gauge(load1Desc, la.Load1)
-		s.gauge(load5Desc, la.Load5)
-		s.gauge(load15Desc, la.Load15)
+		s.gauge(load1Desc, load[0])
+		s.gauge(load5Desc, load[1])
+		s.gauge(load15Desc, load[2])
 	}
 }
 
-func (c *systemCollector) sendMemory(s *metricSink, pfs procfs.FS) {
-	mi, err := pfs.Meminfo()
+func (c *systemCollector) sendMemory(s *metricSink) {
+	b, err := fileid.ReadRegular(c.proc("meminfo"), 1<<20)
 	if !s.broken(c.proc("meminfo"), err) {
 		return
 	}
-	if mi.MemTotalBytes == nil {
-		s.broken(c.proc("meminfo"), errors.New("no MemTotal line"))
-	}
-	for key, v := range map[string]*uint64{"MemTotal": mi.MemTotalBytes, "MemAvailable": mi.MemAvailableBytes,
-		"MemFree": mi.MemFreeBytes, "SwapTotal": mi.SwapTotalBytes, "SwapFree": mi.SwapFreeBytes} {
-		if v != nil {
-			s.gauge(memDescs[key], float64(*v))
+	mi, err := hostinfo.ParseMeminfo(b, memKeys...)
+	s.broken(c.proc("meminfo"), err) // a bad line costs its key only
+	for _, key := range memKeys {
+		if v, ok := mi[key]; ok {
+			s.gauge(memDescs[key], float64(v))
 		}
 	}
 }
@@ -172,27 +174,29 @@ func (c *systemCollector) sendMemory(s *metricSink, pfs procfs.FS) {
 // hostFacts returns the cached facts, re-reading them once factsTTL has
 // passed. Facts read with errors are not cached, so a fixed source is
 // seen at the next scrape. nil when /proc/stat could not be read.
-func (c *systemCollector) hostFacts(s *metricSink, pfs procfs.FS) *hostFacts {
+func (c *systemCollector) hostFacts(s *metricSink) *hostFacts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.facts != nil && time.Since(c.factsAt) < factsTTL {
 		return c.facts
 	}
 	before := len(s.errs)
-	f := c.readFacts(s, pfs)
+	f := c.readFacts(s)
 	if len(s.errs) == before {
 		c.facts, c.factsAt = f, time.Now()
 	}
 	return f
 }
 
-func (c *systemCollector) readFacts(s *metricSink, pfs procfs.FS) *hostFacts {
+func (c *systemCollector) readFacts(s *metricSink) *hostFacts {
 	f := &hostFacts{}
-	if stat, err := pfs.Stat(); s.broken(c.proc("stat"), err) {
-		if stat.BootTime == 0 {
-			s.broken(c.proc("stat"), errors.New("no btime line"))
+	if pfs, err := procfs.NewFS(c.paths.Proc); s.broken(c.paths.Proc, err) {
+		if stat, err := pfs.Stat(); s.broken(c.proc("stat"), err) {
+			if stat.BootTime == 0 {
+				s.broken(c.proc("stat"), errors.New("no btime line"))
+			}
+			f.bootTime, f.statCPUs = stat.BootTime, len(stat.CPU)
 		}
-		f.bootTime, f.statCPUs = stat.BootTime, len(stat.CPU)
 	}
 	if osr, ok := c.readOK(c.root("etc/os-release")); ok {
 		f.osRelease = hostinfo.ParseOSRelease([]byte(osr))
@@ -303,12 +307,7 @@ func (c *systemCollector) root(p string) string { return filepath.Join(c.paths.R
 // readOK reads an optional file (at most 1 MiB). Absent is quiet; any other
 // failure (EACCES for an unprivileged exporter, say) is logged at debug.
 func (c *systemCollector) readOK(path string) (string, bool) {
-	f, _, err := fileid.OpenRegular(path) // /etc files under --path.rootfs are outside files
-	var b []byte
-	if err == nil {
-		b, err = io.ReadAll(io.LimitReader(f, 1<<20))
-		f.Close()
-	}
+	b, err := fileid.ReadRegular(path, 1<<20) // /etc files under --path.rootfs are outside files
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			_ = level.Debug(c.logger).Log("msg", "skipping unreadable file", "path", path, "err", err)

@@ -12,8 +12,6 @@ package fileid
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"slices"
@@ -87,49 +85,12 @@ func ReadDir(path string) ([]fs.DirEntry, error) {
 // no limit), opened as OpenRegular does. A larger file is an error wrapping
 // ErrTooLarge; nothing past limit+1 bytes is read.
 func ReadRegular(path string, limit int64) ([]byte, error) {
-	return readWith(OpenRegular, path, limit)
+	return readRegular(path, false, limit)
 }
 
 // ReadRegularNoFollow is ReadRegular with OpenRegularNoFollow.
 func ReadRegularNoFollow(path string, limit int64) ([]byte, error) {
-	return readWith(OpenRegularNoFollow, path, limit)
-}
-
-func readWith(open func(string) (*os.File, fs.FileInfo, error), path string, limit int64) ([]byte, error) {
-	f, fi, err := open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return readAll(f, fi, limit)
-}
-
-func readAll(f *os.File, fi fs.FileInfo, limit int64) ([]byte, error) {
-	if limit > 0 && fi.Size() > limit {
-		return nil, fmt.Errorf("%s: %w (%d bytes, limit %d)", f.Name(), ErrTooLarge, fi.Size(), limit)
-	}
-	var r io.Reader = f
-	if limit > 0 {
-		r = io.LimitReader(f, limit+1) // a file grown since the fstat
-	}
-	buf := make([]byte, 0, fi.Size()+1)
-	for {
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-	}
-	if limit > 0 && int64(len(buf)) > limit {
-		return nil, fmt.Errorf("%s: %w (over %d bytes)", f.Name(), ErrTooLarge, limit)
-	}
-	return buf, nil
+	return readRegular(path, true, limit)
 }
 
 // NotRegular is the error for a file of the wrong type, for callers that

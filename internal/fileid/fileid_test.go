@@ -141,3 +141,34 @@ func TestReadDirRefusesAFIFO(t *testing.T) {
 		t.Errorf("ReadDir = %v, %v", entries, err)
 	}
 }
+
+// ReadRegular reads a /proc file (fstat says size 0) whole, stops a file
+// longer than its limit at limit+1 bytes whatever fstat said, and refuses
+// a FIFO at once without waiting for a writer.
+func TestReadRegularProcAndFIFO(t *testing.T) {
+	want, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	got, err := ReadRegular("/proc/self/mountinfo", 1<<20)
+	if err != nil || string(got) != string(want) {
+		t.Errorf("ReadRegular(/proc/self/mountinfo) = %d bytes, %v; os.ReadFile %d", len(got), err, len(want))
+	}
+	if _, err := ReadRegular("/proc/self/mountinfo", 10); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a size-0 file over its limit: %v", err)
+	}
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, make([]byte, 10000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := ReadRegular(big, 0); err != nil || len(b) != 10000 {
+		t.Errorf("10,000-byte file: %d bytes, %v", len(b), err)
+	}
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadRegular(fifo, 0); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("FIFO: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ package fileid
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -24,6 +25,26 @@ func devIno(fi fs.FileInfo) (dev, ino uint64) {
 // mode, which for a regular file changes nothing but keeps the runtime's
 // poller out of it.
 func openRegular(path string, noFollow bool) (*os.File, fs.FileInfo, error) {
+	fd, _, err := openRegularFd(path, noFollow)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, nil, &fs.PathError{Op: "fcntl", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fi, nil
+}
+
+// openRegularFd is openRegular's open and check, on a bare descriptor
+// (still in O_NONBLOCK mode) with its fstat.
+func openRegularFd(path string, noFollow bool) (int, *unix.Stat_t, error) {
 	flags := unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOCTTY
 	if noFollow {
 		flags |= unix.O_NOFOLLOW
@@ -38,30 +59,68 @@ func openRegular(path string, noFollow bool) (*os.File, fs.FileInfo, error) {
 	}
 	if err != nil {
 		if noFollow && errors.Is(err, unix.ELOOP) {
-			return nil, nil, notRegular(path, fs.ModeSymlink)
+			return -1, nil, notRegular(path, fs.ModeSymlink)
 		}
-		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return -1, nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, nil, &fs.PathError{Op: "fstat", Path: path, Err: err}
+		return -1, nil, &fs.PathError{Op: "fstat", Path: path, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		unix.Close(fd)
-		return nil, nil, notRegular(path, modeType(uint32(st.Mode))) //nolint:unconvert // uint16 on darwin
+		return -1, nil, notRegular(path, modeType(uint32(st.Mode))) //nolint:unconvert // uint16 on darwin
 	}
-	if err := unix.SetNonblock(fd, false); err != nil {
-		unix.Close(fd)
-		return nil, nil, &fs.PathError{Op: "fcntl", Path: path, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), path)
-	fi, err := f.Stat()
+	return fd, &st, nil
+}
+
+// readRegular is ReadRegular on the bare descriptor: open, fstat, reads to
+// the end, close. Through an *os.File the same read took nine system
+// calls (the switch back to blocking mode, the runtime's checks, a second
+// fstat), and the exporter reads a dozen /proc and /sys files a scrape.
+// O_NONBLOCK stays set: it does not apply to regular files; should a file
+// system answer EAGAIN all the same, the mode is switched off and the
+// read tried again.
+func readRegular(path string, noFollow bool, limit int64) ([]byte, error) {
+	fd, st, err := openRegularFd(path, noFollow)
 	if err != nil {
-		f.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return f, fi, nil
+	defer unix.Close(fd)
+	if limit > 0 && st.Size > limit {
+		return nil, fmt.Errorf("%s: %w (%d bytes, limit %d)", path, ErrTooLarge, st.Size, limit)
+	}
+	// /proc files have no size; sysfs ones say 4096 whatever they hold.
+	buf := make([]byte, 0, max(st.Size+1, 4096))
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		end := cap(buf)
+		if limit > 0 && int64(end) > limit+1 {
+			end = int(limit + 1) // nothing past limit+1 bytes is read
+		}
+		n, err := unix.Read(fd, buf[len(buf):end])
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EAGAIN):
+			if err := unix.SetNonblock(fd, false); err != nil {
+				return nil, &fs.PathError{Op: "fcntl", Path: path, Err: err}
+			}
+			continue
+		case err != nil:
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		buf = buf[:len(buf)+n]
+		if limit > 0 && int64(len(buf)) > limit {
+			return nil, fmt.Errorf("%s: %w (over %d bytes)", path, ErrTooLarge, limit)
+		}
+		if n == 0 {
+			return buf, nil
+		}
+	}
 }
 
 // modeType turns st_mode's type bits into an fs.FileMode type.
