@@ -370,20 +370,17 @@ func (c *inventoryCollector) containers(_ context.Context, ch chan<- prometheus.
 	counts := map[string]int{}
 	var walk func(dir, parent string, depth int) error
 	walk = func(dir, parent string, depth int) error {
-		entries, err := os.ReadDir(dir)
+		names, err := fileid.SubdirNames(dir) // each folder holds ~30 control files
 		if err != nil {
 			return err
 		}
-		for _, e := range entries {
-			if !e.IsDir() {
-				continue
-			}
-			if rt := inventory.ContainerRuntime(parent, e.Name()); rt != "" {
+		for _, name := range names {
+			if rt := inventory.ContainerRuntime(parent, name); rt != "" {
 				counts[rt]++ // its own sub-cgroups are not containers
 				continue
 			}
 			if depth < maxCgroupDepth {
-				if err := walk(filepath.Join(dir, e.Name()), e.Name(), depth+1); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				if err := walk(filepath.Join(dir, name), name, depth+1); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return err
 				}
 			}
