@@ -22,12 +22,16 @@ import (
 // quarantined messages are written once, and the periodic full scan
 // (FullEvery) corrects such a file.
 //
-// With Watch, each folder read is also watched through inotify (see
-// watcher): a rescan then takes a watched folder that had no event, under
-// a parent found unchanged, without any system call, and re-reads one
-// that had an event (a file rewritten in place included). What inotify
-// cannot vouch for (no watch left, the root) is checked by its lstat as
-// above; events lost (the kernel's queue overflowed) make a full scan.
+// With Watch, each folder is also watched through inotify (see watcher)
+// from the second scan that sees it on: a rescan then takes a watched
+// folder that had no event, under a parent found unchanged, without any
+// system call, and re-reads one that had an event (a file rewritten in
+// place included). The first scan sets no watch, so that it costs what du
+// costs; the next adds each folder's watch by its path just before the
+// lstat that finds it unchanged, so no change is missed between the two
+// (one the watch did not see, its lstat shows). What inotify cannot vouch
+// for (no watch left, the root) is checked by its lstat as above; events
+// lost (the kernel's queue overflowed) make a full scan.
 //
 // Memory is per folder, not per file: a path, a few numbers and one
 // entry per category present in it (and, with Watch, one inotify watch
@@ -139,7 +143,7 @@ func (ix *Index) Scan(ctx context.Context, root string, opt Options) (*Result, e
 	}
 	ix.dirs = h.seen
 	if ix.watch != nil {
-		ix.watch.update(ix.dirs)
+		ix.watch.update(ix.dirs, h.byPath)
 	}
 	if full {
 		ix.lastFull = begin
@@ -182,7 +186,8 @@ type scanHook struct {
 	seen     map[string]*dirTotals
 	reread   int
 	vouched  int
-	watchErr error // the first folder that could not be watched
+	watchErr error   // the first folder that could not be watched: no more are tried in this scan
+	byPath   []int32 // the watches added by path in this scan (update removes those no folder kept)
 }
 
 // Vouch takes a folder as it was when it is watched, no event came for
@@ -194,8 +199,16 @@ type scanHook struct {
 func (h *scanHook) Vouch(_ int, dir string) (bool, []string, bool) {
 	d := h.old[dir]
 	remembered := d != nil && !h.full
-	if !h.vouch || !remembered || d.wd == 0 || d.dirty {
+	if !h.vouch || !remembered || d.dirty {
 		return false, nil, remembered
+	}
+	if d.wd == 0 {
+		// Read by an earlier scan, not watched yet: watch it now, before
+		// the walk's lstat of it. If that finds it unchanged, the watch
+		// sees what comes after; otherwise it is read again (and Reading
+		// watches what it opened).
+		d.wd = h.addWatch(func(w *watcher) (int32, error) { return w.addPath(dir) })
+		return false, nil, true
 	}
 	i := strings.LastIndexByte(dir, '/')
 	if i < 0 {
@@ -226,21 +239,40 @@ func (h *scanHook) Enter(worker int, dir string, st *unix.Stat_t) (bool, []strin
 	return false, nil
 }
 
-// Reading watches a folder before its entries are read, so that no
-// change after the read goes unseen.
-func (h *scanHook) Reading(worker int, _ string, fd int) {
-	if h.watch == nil {
+// Reading watches a folder an earlier scan read before its entries are
+// read, so that no change after the read goes unseen. A folder read for
+// the first time is not watched yet: the next scan watches it if it is
+// still there (see Vouch).
+func (h *scanHook) Reading(worker int, dir string, fd int) {
+	if h.old[dir] == nil {
 		return
 	}
-	wd, err := h.watch.add(fd)
-	h.cur[worker].wd = wd
-	if err != nil {
-		h.mu.Lock()
-		if h.watchErr == nil {
-			h.watchErr = err
-		}
-		h.mu.Unlock()
+	h.cur[worker].wd = h.addWatch(func(w *watcher) (int32, error) { return w.add(fd) })
+}
+
+// addWatch adds a watch with add, unless there is no inotify instance or
+// a watch could not be added earlier in this scan (no watch left: each
+// try would cost a system call per folder for nothing).
+func (h *scanHook) addWatch(add func(*watcher) (int32, error)) int32 {
+	if h.watch == nil {
+		return 0
 	}
+	h.mu.Lock()
+	failed := h.watchErr != nil
+	h.mu.Unlock()
+	if failed {
+		return 0
+	}
+	wd, err := add(h.watch)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case err != nil && h.watchErr == nil:
+		h.watchErr = err
+	case wd != 0:
+		h.byPath = append(h.byPath, wd)
+	}
+	return wd
 }
 
 func (h *scanHook) Done(worker int, dir string, st *unix.Stat_t, subdirs []string, errs int) {

@@ -119,17 +119,24 @@ func rescanExact(t *testing.T, ix *Index, watchAll bool) {
 		if got.Reread != wantReread {
 			t.Errorf("%s: %d folders re-read, want %d", step, got.Reread, wantReread)
 		}
+		if watchAll && got.WatchErr != nil {
+			t.Errorf("%s: a folder could not be watched: %v", step, got.WatchErr)
+		}
 	}
 	scan("first", len(dirs)+3) // with the root, d and h
+	if got.Watched != 0 || got.WatchErr != nil {
+		t.Errorf("first scan: %d folders watched (%v), want none (watches come with the second)", got.Watched, got.WatchErr)
+	}
+	scan("unchanged", 0)
 	switch {
 	case !ix.Watch && (got.Watched != 0 || got.WatchErr != nil):
 		t.Errorf("watching without Watch: %d, %v", got.Watched, got.WatchErr)
-	case ix.Watch && watchAll && (got.Watched != len(dirs)+3 || got.WatchErr != nil):
-		t.Errorf("%d folders watched (%v), want all %d", got.Watched, got.WatchErr, len(dirs)+3)
-	case ix.Watch && !watchAll && (got.Watched != (len(dirs)+4)/2 || !errors.Is(got.WatchErr, unix.ENOSPC)):
-		t.Errorf("%d folders watched (%v), want %d and ENOSPC", got.Watched, got.WatchErr, (len(dirs)+4)/2)
+	case ix.Watch && watchAll && (got.Watched != len(dirs)+3 || got.WatchErr != nil || got.Vouched != 0):
+		t.Errorf("second scan: %d folders watched (%v), %d vouched, want all %d and none", got.Watched, got.WatchErr, got.Vouched, len(dirs)+3)
+	case ix.Watch && !watchAll && (got.Watched != 1 || !errors.Is(got.WatchErr, unix.ENOSPC)):
+		t.Errorf("%d folders watched (%v), want 1 (no more tried after the first failure) and ENOSPC", got.Watched, got.WatchErr)
 	}
-	scan("unchanged", 0)
+	scan("unchanged again", 0)
 	if ix.Watch && watchAll && got.Vouched != len(dirs)+2 { // all but the root
 		t.Errorf("unchanged: %d folders vouched for by inotify, want %d", got.Vouched, len(dirs)+2)
 	}
@@ -197,7 +204,7 @@ func rescanExact(t *testing.T, ix *Index, watchAll bool) {
 		writeFile(t, filepath.Join(root, d, "virus-again"), 2)
 	}
 	scan("quarantine made again", 4) // the root, a, h, h/i
-	scan("unchanged again", 0)
+	scan("unchanged after", 0)
 	// A file rewritten in place changes no folder: a full scan sees it,
 	// and FullEvery 0 makes every scan one.
 	ix.FullEvery = 0
@@ -219,8 +226,10 @@ func TestIndexEventsLostMakeAFullScan(t *testing.T) {
 	ix := &Index{FullEvery: time.Hour, Watch: true}
 	t.Cleanup(ix.Close)
 	opt := Options{Classify: Amavis}
-	if _, err := ix.Scan(context.Background(), root, opt); err != nil {
-		t.Fatal(err)
+	for range 2 { // the second sets the watch
+		if _, err := ix.Scan(context.Background(), root, opt); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// Alternating, so that the kernel cannot merge an event with the last.
 	for i := range 20000 {
@@ -309,4 +318,44 @@ func TestIndexUnreadableFolder(t *testing.T) {
 	if want := recount(t, root); err != nil || got.Walk.Errors != 0 || !sameCounts(got, want) {
 		t.Fatalf("readable again: %v, %d errors, counts %+v, want %+v", err, got.Walk.Errors, got.Categories, want.Categories)
 	}
+}
+
+// The first scan sets no watch; the second watches each folder (by its
+// path when it is unchanged, on the descriptor it reads otherwise), and
+// counts what changed in between; from the third on, a message rewritten
+// in place (which no folder time shows) is seen through those watches.
+func TestIndexWatchesFromTheSecondScan(t *testing.T) {
+	old := racyWindow
+	racyWindow = 20 * time.Millisecond
+	t.Cleanup(func() { racyWindow = old })
+	root := t.TempDir()
+	for _, d := range []string{"a", "b", "c"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(root, d, "spam-1"), 10)
+	}
+	ix := &Index{FullEvery: time.Hour, Watch: true}
+	t.Cleanup(ix.Close)
+	scan := func(step string, watched, reread int) {
+		t.Helper()
+		time.Sleep(2 * racyWindow)
+		got, err := ix.Scan(context.Background(), root, Options{Classify: Amavis})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := recount(t, root); !sameCounts(got, want) {
+			t.Errorf("%s: counts %+v, want %+v", step, got.Categories, want.Categories)
+		}
+		if got.Watched != watched || got.Reread != reread || got.WatchErr != nil {
+			t.Errorf("%s: %d watched, %d re-read (%v), want %d and %d", step, got.Watched, got.Reread, got.WatchErr, watched, reread)
+		}
+	}
+	scan("first", 0, 4)
+	writeFile(t, filepath.Join(root, "a", "virus-2"), 20)  // before any watch
+	scan("second", 4, 1)                                   // a, watched on its descriptor; the root, b and c by their path
+	writeFile(t, filepath.Join(root, "c", "spam-1"), 3000) // in place: c watched by its path
+	writeFile(t, filepath.Join(root, "a", "spam-1"), 4000) // in place: a watched on its descriptor
+	scan("rewritten in place", 4, 2)
+	scan("unchanged", 4, 0)
 }

@@ -54,7 +54,19 @@ func (w *watcher) add(fd int) (int32, error) {
 	}
 	var buf [32]byte
 	path := strconv.AppendInt(append(buf[:0], "/proc/self/fd/"...), int64(fd), 10)
-	wd, err := inotifyAddWatch(w.fd, string(path), watchMask)
+	return w.addWatch(string(path), watchMask) // the link in /proc is followed to the folder
+}
+
+// addPath watches the folder path names now, not following a link.
+func (w *watcher) addPath(path string) (int32, error) {
+	return w.addWatch(path, watchMask|unix.IN_DONT_FOLLOW)
+}
+
+func (w *watcher) addWatch(path string, mask uint32) (int32, error) {
+	if w.fd < 0 {
+		return 0, nil
+	}
+	wd, err := inotifyAddWatch(w.fd, path, mask)
 	if err != nil {
 		return 0, err
 	}
@@ -99,8 +111,10 @@ func (w *watcher) drain(changed func(dir string, gone bool)) (lost bool) {
 }
 
 // update makes the watches those of the folders now known, and removes
-// the others (folders moved out of the quarantine still exist).
-func (w *watcher) update(dirs map[string]*dirTotals) {
+// the others (folders moved out of the quarantine still exist): those of
+// the last scan, and those added in this one (added) that no folder kept
+// (a folder replaced between its watch and its lstat).
+func (w *watcher) update(dirs map[string]*dirTotals, added []int32) {
 	if w.fd < 0 {
 		return
 	}
@@ -118,6 +132,13 @@ func (w *watcher) update(dirs map[string]*dirTotals) {
 	for wd := range w.byWD {
 		if _, keep := now[wd]; !keep {
 			_, _ = unix.InotifyRmWatch(w.fd, uint32(wd))
+		}
+	}
+	for _, wd := range added {
+		if _, keep := now[wd]; !keep {
+			if _, old := w.byWD[wd]; !old {
+				_, _ = unix.InotifyRmWatch(w.fd, uint32(wd))
+			}
 		}
 	}
 	w.byWD = now
