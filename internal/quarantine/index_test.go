@@ -51,6 +51,14 @@ func recount(t *testing.T, root string) *Result {
 	return res
 }
 
+// shortRacyWindow makes the index trust a folder's times 20 ms after a
+// change (above the kernel's timestamp tick), for the test's duration.
+func shortRacyWindow(t *testing.T) {
+	old := racyWindow
+	racyWindow = 20 * time.Millisecond
+	t.Cleanup(func() { racyWindow = old })
+}
+
 func sameCounts(a, b *Result) bool {
 	return maps.Equal(a.Categories, b.Categories) && a.DiskBytes == b.DiskBytes && a.Oldest.Equal(b.Oldest)
 }
@@ -67,9 +75,7 @@ func writeFile(t *testing.T, path string, size int) {
 // checked by their lstat, watched through inotify, and watched until the
 // watches run out (every other folder then checked by its lstat).
 func TestIndexRescanExact(t *testing.T) {
-	old := racyWindow
-	racyWindow = 20 * time.Millisecond // above the kernel's timestamp tick
-	t.Cleanup(func() { racyWindow = old })
+	shortRacyWindow(t)
 	t.Run("lstat", func(t *testing.T) { rescanExact(t, &Index{FullEvery: time.Hour}, false) })
 	t.Run("inotify", func(t *testing.T) { rescanExact(t, &Index{FullEvery: time.Hour, Watch: true}, true) })
 	t.Run("inotify without enough watches", func(t *testing.T) {
@@ -272,9 +278,7 @@ func TestIndexUnreadableFolder(t *testing.T) {
 		testenv.RerunAsNobody(t, "TestIndexUnreadableFolder", unreadableEnv+"=1")
 		return
 	}
-	old := racyWindow
-	racyWindow = 20 * time.Millisecond
-	t.Cleanup(func() { racyWindow = old })
+	shortRacyWindow(t)
 	root := t.TempDir()
 	for _, d := range []string{"open", "closed/inner", "deep/er/closed"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
@@ -325,9 +329,7 @@ func TestIndexUnreadableFolder(t *testing.T) {
 // counts what changed in between; from the third on, a message rewritten
 // in place (which no folder time shows) is seen through those watches.
 func TestIndexWatchesFromTheSecondScan(t *testing.T) {
-	old := racyWindow
-	racyWindow = 20 * time.Millisecond
-	t.Cleanup(func() { racyWindow = old })
+	shortRacyWindow(t)
 	root := t.TempDir()
 	for _, d := range []string{"a", "b", "c"} {
 		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
