@@ -30,7 +30,7 @@ run services bench/services-vs-process-exporter.sh 200 5 50
 run logs-mtail bench/logs-vs-mtail.sh 32 3
 run logs-other bench/logs-other.sh 256 3
 run quarantine-du bench/quarantine-vs-du.sh 50000 3
-run quarantine-shapes bench/quarantine-shapes.sh 50000 3
+run quarantine-shapes bench/quarantine-shapes.sh 50000 7
 run heartbeat-size bench/heartbeat-size.sh
 
 printf '\n'

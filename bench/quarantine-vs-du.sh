@@ -2,9 +2,11 @@
 # Quarantine collector: one background rescan of a generated amavis-style
 # quarantine (N small files in 16 subfolders, generated in /tmp and
 # removed at the end) against `du -s --apparent-size` and `find -type f | wc -l` on the
-# same tree, in one hyperfine run with warm caches; then scrape latency
-# (median, p90, p99 over a kept-alive connection) of an exporter whose
-# quarantine scans run back to back, i.e. while a scan is running.
+# same tree, in one hyperfine run with warm caches (du and find at the
+# walking thread's priority, nice 10); then scrape latency (median, p90,
+# p99 over a kept-alive connection) of an exporter whose quarantine scans
+# run back to back, i.e. while a scan is running, scraped in turn with a
+# twin that scans nothing: the row is what the scans add to the p99.
 #
 # Needs: hyperfine, curl, jq.
 # Usage: bench/quarantine-vs-du.sh [FILES] [RUNS]   (defaults: 1000000 5)
@@ -33,8 +35,8 @@ echo "generating $FILES files in $DATA (removed at the end)" >&2
 
 hyperfine --warmup 1 --runs "$RUNS" --export-json "$OUT/hyperfine.json" \
   -n heartbeat_scan "$OUT/quarantinescan $DATA" \
-  -n du "du -s --apparent-size $DATA" \
-  -n find "find $DATA -type f | wc -l" >"$OUT/hyperfine.txt"
+  -n du "nice -n 10 du -s --apparent-size $DATA" \
+  -n find "nice -n 10 find $DATA -type f | wc -l" >"$OUT/hyperfine.txt"
 median_s() { jq -r --arg n "$1" '.results[] | select(.command==$n) | .median' "$OUT/hyperfine.json"; }
 
 # The exporter rescans every second after each scan ends. Its index
@@ -75,8 +77,8 @@ churn_dur=$(awk '/scan_duration/ {print $2}' "$OUT/metrics-churn.txt")
 ours=$(median_s heartbeat_scan); du=$(median_s du); find=$(median_s find)
 printf '\n%-44s %10s %10s\n' "$FILES files, warm cache" "median s" "vs du"
 printf '%-44s %10.2f %10.2f\n' "heartbeat_exporter scan (one process)" "$ours" "$(awk -v a="$ours" -v b="$du" 'BEGIN{print a/b}')"
-printf '%-44s %10.2f %10.2f\n' "du -s --apparent-size" "$du" 1
-printf '%-44s %10.2f %10.2f\n' "find -type f | wc -l" "$find" "$(awk -v a="$find" -v b="$du" 'BEGIN{print a/b}')"
+printf '%-44s %10.2f %10.2f\n' "du -s --apparent-size, nice 10" "$du" 1
+printf '%-44s %10.2f %10.2f\n' "find -type f | wc -l, nice 10" "$find" "$(awk -v a="$find" -v b="$du" 'BEGIN{print a/b}')"
 printf '%-44s %10.2f\n' "background scan in the exporter (first)" "$scan_dur"
 printf '%-44s %10.2f\n' "background rescan while churning (last)" "$churn_dur"
 printf '\n%-44s %10s %10s %10s\n' "scrape latency, 3000 scrapes each, in turn" "p50 ms" "p90 ms" "p99 ms"
@@ -85,4 +87,8 @@ while read -r name p50 p90 _ p99; do
 done <"$OUT/scrape.txt"
 echo "(scan found: $(cat "$OUT/scan.txt"); $(nproc) CPUs; details in $OUT/)"
 result "quarantine $FILES files 16x (vs-du bench): scan vs du" "$ours" "$du" 1.0
-result_max "quarantine $FILES files: scrape p99 during a scan" "$(awk '$1=="during_scan" {print $5}' "$OUT/scrape.txt")" 5 ms
+# The whole scrape's p99 on a shared 2-CPU machine is its own tail (6-7 ms
+# here with no scan running at all: gzip, /proc, the other collectors);
+# what a scan may add is its ratio to the twin scraped in turn.
+p99() { awk -v n="$1" '$1==n {print $5}' "$OUT/scrape.txt"; }
+result "quarantine $FILES files: scrape p99 during scans vs a twin without" "$(p99 during_scan)" "$(p99 no_scan)" 1.2 ms
