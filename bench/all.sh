@@ -39,7 +39,7 @@ printf '\n'
   cat "$BENCH_RESULTS"
 } | column -t -s '|'
 echo
-echo "$(grep -c '|met$' "$BENCH_RESULTS") of $(wc -l <"$BENCH_RESULTS") targets met; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: ratios from the same run)"
+echo "$(grep -c '|met$' "$BENCH_RESULTS") of $(grep -vc '|info$' "$BENCH_RESULTS") targets met; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: ratios from the same run)"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "benches that failed: ${failed[*]} (see $OUT/)"
   exit 1

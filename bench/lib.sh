@@ -39,6 +39,15 @@ result_max() {
   if [ -n "${BENCH_RESULTS:-}" ]; then echo "$line" >>"$BENCH_RESULTS"; fi
 }
 
+# result_info WORK OURS UNIT: a line of the table with no target (a
+# number the table shows beside a target it does not carry).
+result_info() {
+  local line
+  line=$(awk -v w="$1" -v o="$2" -v u="$3" 'BEGIN { printf "%s|%.3g %s|-|-|-|info\n", w, o, u }')
+  echo "RESULT|$line"
+  if [ -n "${BENCH_RESULTS:-}" ]; then echo "$line" >>"$BENCH_RESULTS"; fi
+}
+
 # median of the numbers on stdin
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
