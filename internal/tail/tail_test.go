@@ -657,3 +657,69 @@ func TestReadBufferGrowsForABacklog(t *testing.T) {
 		t.Errorf("a quiet log reads %d at a time, want %d", got, firstChunkBytes)
 	}
 }
+
+// A backlog is read ahead (the next chunk while the last is matched); a
+// poll that stops at its budget leaves a read-ahead in flight. Whatever
+// happens to the file then, each line is handed out once, in order: a
+// rename keeps every line (the renamed file is drained); a truncation
+// (copytruncate) may count the chunk read ahead of it, as a read a moment
+// earlier would have; a file rewritten with other lines is read from its
+// start, never from the read-ahead's position.
+func TestReadAheadAcrossRotation(t *testing.T) {
+	const total = 2000
+	for _, rotate := range []string{"rename", "copytruncate", "rewritten"} {
+		t.Run(rotate, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "log")
+			appendTo(t, path, numbered(0, total))
+			r := newReader(t, path, Options{MaxLineBytes: 64, ChunkBytes: 256, MaxBytesPerPoll: 1024, RotateGrace: time.Hour}, nil)
+			r.poll()
+			if r.f.cur.ahead == nil {
+				t.Fatal("no read-ahead in flight after a poll stopped at its budget")
+			}
+			var after strings.Builder // what is written after the change
+			for i := range 3000 {
+				fmt.Fprintf(&after, "new %d\n", i)
+			}
+			switch rotate {
+			case "rename":
+				if err := os.Rename(path, path+".1"); err != nil {
+					t.Fatal(err)
+				}
+			case "copytruncate", "rewritten":
+				if err := os.Truncate(path, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if rotate == "copytruncate" {
+				for range 3 {
+					r.poll() // the truncation is seen before anything is written
+				}
+			}
+			appendTo(t, path, after.String())
+			for range 400 {
+				r.poll()
+			}
+			old, fresh := -1, -1
+			for _, l := range r.lines {
+				var n int
+				switch {
+				case fresh < 0 && strings.HasPrefix(l, "line "):
+					if _, err := fmt.Sscanf(l, "line %d", &n); err != nil || n != old+1 {
+						t.Fatalf("%q after line %d", l, old)
+					}
+					old = n
+				case strings.HasPrefix(l, "new "):
+					if _, err := fmt.Sscanf(l, "new %d", &n); err != nil || n != fresh+1 {
+						t.Fatalf("%q after new %d", l, fresh)
+					}
+					fresh = n
+				default:
+					t.Fatalf("%q (old lines up to %d, new up to %d)", l, old, fresh)
+				}
+			}
+			if fresh != 2999 || (rotate == "rename" && old != total-1) {
+				t.Errorf("old lines up to %d, new up to %d", old, fresh)
+			}
+		})
+	}
+}
