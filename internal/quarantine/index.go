@@ -2,6 +2,7 @@ package quarantine
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -264,6 +265,9 @@ func (h *scanHook) addWatch(add func(*watcher) (int32, error)) int32 {
 		return 0
 	}
 	wd, err := add(h.watch)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+		return 0 // gone or replaced since its parent was read: its lstat tells
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {

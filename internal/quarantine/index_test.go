@@ -361,3 +361,38 @@ func TestIndexWatchesFromTheSecondScan(t *testing.T) {
 	scan("rewritten in place", 4, 2)
 	scan("unchanged", 4, 0)
 }
+
+// A folder that vanishes or becomes a link between its parent's read and
+// its watch is no failure to watch (which would stop the watches of that
+// scan and warn about fs.inotify.max_user_watches): its lstat decides.
+func TestIndexFolderGoneBeforeItsWatch(t *testing.T) {
+	shortRacyWindow(t)
+	root := t.TempDir()
+	for _, d := range []string{"a", "b"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(root, d, "spam-1"), 10)
+	}
+	old := inotifyAddWatch
+	inotifyAddWatch = func(fd int, path string, mask uint32) (int, error) {
+		if filepath.Base(path) == "a" {
+			return -1, unix.ENOENT
+		}
+		return old(fd, path, mask)
+	}
+	t.Cleanup(func() { inotifyAddWatch = old })
+	ix := &Index{FullEvery: time.Hour, Watch: true}
+	t.Cleanup(ix.Close)
+	for i := range 2 {
+		time.Sleep(2 * racyWindow)
+		got, err := ix.Scan(context.Background(), root, Options{Classify: Amavis})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameCounts(got, recount(t, root)) || got.WatchErr != nil || (i == 1 && got.Watched != 2) {
+			t.Errorf("scan %d: %+v, %d watched (%v), want exact counts, the root and b watched, no error",
+				i, got.Categories, got.Watched, got.WatchErr)
+		}
+	}
+}
