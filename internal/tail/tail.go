@@ -139,21 +139,6 @@ type stream struct {
 	pending  int
 	long     []byte // head of an over-long line while its rest is skipped
 	skipping bool
-
-	ahead *readAhead // the next chunk, being read while the last is matched
-	spare []byte     // a buffer for the next read-ahead
-}
-
-// readAhead is one read of the next chunk, started when a read at the
-// largest size filled its buffer (a backlog), so that reading the file
-// and matching its lines use two CPUs at once. Its bytes land at
-// buf[maxLine:], after room for the pending partial line.
-type readAhead struct {
-	pos  int64
-	buf  []byte
-	n    int
-	err  error
-	done chan struct{}
 }
 
 // sameInode says whether a and b are the same file, by device and inode
@@ -218,11 +203,11 @@ func (f *Follower) IsOpen() bool { return f.cur != nil || len(f.rotated) > 0 }
 // Close releases the open files.
 func (f *Follower) Close() {
 	if f.cur != nil {
-		f.cur.close()
+		_ = f.cur.file.Close()
 		f.cur = nil
 	}
 	for _, r := range f.rotated {
-		r.close()
+		_ = r.file.Close()
 	}
 	f.rotated = nil
 }
@@ -323,7 +308,7 @@ func (f *Follower) drain(r *stream, fn BlockFunc, budget int64) (total int64, do
 // be appended to it) and closes it.
 func (f *Follower) release(r *stream, fn BlockFunc) {
 	r.flushPartial(fn)
-	r.close()
+	_ = r.file.Close()
 	f.spare = r.buf
 }
 
@@ -526,57 +511,6 @@ func (f *Follower) newStream(file *os.File, start int64) (*stream, error) {
 	return &stream{file: file, id: fileid.Of(fi), fp: fp, committed: start, readPos: start, buf: buf}, nil
 }
 
-// next returns the pending partial line followed by the next bytes of
-// the file, and how many of those there are: the read-ahead's, when one
-// was started at this position, else a read into buf after the pending
-// bytes.
-func (s *stream) next(chunk, maxLine int) ([]byte, int, error) {
-	if a := s.ahead; a != nil {
-		s.ahead = nil
-		<-a.done
-		if a.pos == s.readPos && len(a.buf) == len(s.buf) && a.err == nil && s.pending <= maxLine {
-			start := maxLine - s.pending
-			copy(a.buf[start:maxLine], s.buf[:s.pending])
-			s.spare, s.buf = s.buf, a.buf
-			return s.buf[start : maxLine+a.n], a.n, nil
-		}
-		// Moved (a truncation restarted the file) or failed: read now.
-		s.spare = a.buf
-	}
-	n, err := s.file.ReadAt(s.buf[s.pending:s.pending+chunk], s.readPos)
-	return s.buf[:s.pending+n], n, err
-}
-
-// readAhead starts reading the chunk at readPos in the background. The
-// bytes are those a read at the next call would get a moment later: the
-// file's changes (a truncation, a rotation) are checked as they were.
-func (s *stream) readAhead(chunk, maxLine int) {
-	buf := s.spare
-	if len(buf) != len(s.buf) {
-		buf = make([]byte, len(s.buf))
-	}
-	s.spare = nil
-	a := &readAhead{pos: s.readPos, buf: buf, done: make(chan struct{})}
-	s.ahead = a
-	file := s.file
-	go func() {
-		defer close(a.done)
-		a.n, a.err = file.ReadAt(buf[maxLine:maxLine+chunk], a.pos)
-		if errors.Is(a.err, io.EOF) {
-			a.err = nil
-		}
-	}()
-}
-
-// close waits for a read-ahead and closes the file.
-func (s *stream) close() {
-	if a := s.ahead; a != nil {
-		s.ahead = nil
-		<-a.done
-	}
-	_ = s.file.Close()
-}
-
 // firstChunkBytes is a stream's first read size. A read that fills its
 // chunk (a backlog) makes the next one read up to ChunkBytes: a log read
 // as it grows keeps a small buffer, a backlog is read in large pieces
@@ -586,7 +520,7 @@ const firstChunkBytes = 128 * 1024
 // readChunk reads once and hands out the complete lines in what is held.
 func (s *stream) readChunk(fn BlockFunc, opts Options) (int, error) {
 	chunk := len(s.buf) - opts.MaxLineBytes
-	data, n, err := s.next(chunk, opts.MaxLineBytes)
+	n, err := s.file.ReadAt(s.buf[s.pending:s.pending+chunk], s.readPos)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return n, err
 	}
@@ -594,10 +528,7 @@ func (s *stream) readChunk(fn BlockFunc, opts Options) (int, error) {
 		return 0, nil
 	}
 	s.readPos += int64(n)
-	if n == chunk && chunk == opts.ChunkBytes {
-		s.readAhead(chunk, opts.MaxLineBytes)
-	}
-	s.split(data, fn, opts.MaxLineBytes)
+	s.split(s.buf[:s.pending+n], fn, opts.MaxLineBytes)
 	if n == chunk && chunk < opts.ChunkBytes {
 		grown := make([]byte, opts.MaxLineBytes+min(2*chunk, opts.ChunkBytes))
 		copy(grown, s.buf[:s.pending])
