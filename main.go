@@ -22,6 +22,7 @@ import (
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/collector"
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/procs"
 	"github.com/heartbeat-exporter/heartbeat_exporter/push"
 )
 
@@ -48,6 +49,7 @@ type flags struct {
 	logFormat              string
 	push                   push.Options
 	webOpts                webOptions
+	idleProcs              int
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -62,6 +64,8 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("path.procfs", "procfs mountpoint.").Default("/proc").StringVar(&f.paths.Proc)
 	app.Flag("path.sysfs", "sysfs mountpoint.").Default("/sys").StringVar(&f.paths.Sys)
 	app.Flag("path.rootfs", "Root of the host's file system (e.g. /host in a container).").Default("/").StringVar(&f.paths.Root)
+	app.Flag("runtime.gomaxprocs", "CPUs the Go runtime uses while it only serves scrapes (GOMAXPROCS); a log backlog or a quarantine scan gets every CPU while it lasts. 0: the runtime's default, always.").
+		Envar("GOMAXPROCS").Default("1").IntVar(&f.idleProcs)
 	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
 	addWebFlags(app, &f.webOpts)
@@ -91,6 +95,7 @@ func run(args []string) int {
 	if f.configCheck {
 		return checkConfig(f.configFile, webConfigFile(f), f.paths.Root)
 	}
+	procs.Manage(f.idleProcs)
 	logger, slogger := newLoggers(f.logLevel, f.logFormat)
 	_ = level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 	if err := checkWebConfig(webConfigFile(f)); err != nil {

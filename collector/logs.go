@@ -21,6 +21,7 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/journal"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/logrules"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/procs"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/tail"
 )
 
@@ -536,17 +537,29 @@ func (s *logSource) loop(quit, done chan struct{}, backlog bool) {
 			}
 			backlog = s.round()
 		}
-		caughtUp := backlog
-		for backlog { // committing as we go (saves debounced)
-			s.commit(false)
-			select {
-			case <-quit:
-				return
-			default:
-			}
-			backlog = s.round()
+		if backlog && !s.drain(quit) {
+			return
 		}
-		s.commit(caughtUp)
+		s.commit(backlog)
+		backlog = false
+	}
+}
+
+// drain reads round after round, committing as it goes (saves debounced),
+// until caught up, with every CPU (procs.Busy): the rules engine matches
+// a backlog's blocks on two at once. False when told to quit.
+func (s *logSource) drain(quit chan struct{}) bool {
+	defer procs.Busy()()
+	for {
+		s.commit(false)
+		select {
+		case <-quit:
+			return false
+		default:
+		}
+		if !s.round() {
+			return true
+		}
 	}
 }
 
@@ -559,7 +572,9 @@ func (s *logSource) loop(quit, done chan struct{}, backlog bool) {
 // them within a second or once caught up, so the rest of the backlog does
 // not wait for an fsync (3 to 30 ms on this machine's disk).
 func (s *logSource) catchUp() {
+	release := procs.Busy()
 	s.backlog = s.round()
+	release()
 	if s.backlog {
 		s.lastSave = time.Now()
 	}

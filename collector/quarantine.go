@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/procs"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/quarantine"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/walk"
 )
@@ -45,7 +45,7 @@ var (
 // processor is left to the goroutines serving scrapes, which must not wait
 // for a walk (measured in bench/quarantine-vs-du.sh).
 func quarantineWorkers() int {
-	return min(16, max(1, runtime.GOMAXPROCS(0)-1))
+	return min(16, max(1, procs.Busiest()-1))
 }
 
 // quarantineFullEvery is how often a scan reads every folder, not only
@@ -237,7 +237,9 @@ func (s *quarantineScanner) scan(ctx context.Context) {
 	if s.index == nil {
 		s.index = &quarantine.Index{FullEvery: quarantineFullEvery, Watch: true}
 	}
+	release := procs.Busy() // every CPU while the walk lasts
 	res, err := s.index.Scan(ctx, s.dir, s.opt)
+	release()
 	if rerr := walk.ReniceError(); rerr != nil {
 		reniceLogged.Do(func() {
 			_ = level.Warn(s.logger).Log("msg", "cannot lower the quarantine walk's priority; scans compete with scrapes for the CPU (under systemd, SystemCallFilter= must allow setpriority)", "err", rerr)

@@ -1,0 +1,74 @@
+package procs
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// reset undoes Manage for the next test.
+func reset(t *testing.T) {
+	n := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() {
+		mu.Lock()
+		idleN, busiest, busy = 0, 0, 0
+		mu.Unlock()
+		runtime.GOMAXPROCS(n)
+	})
+}
+
+// One P while idle; all of them while any holder is busy, overlapping
+// holders included; back to one when the last lets go; a release called
+// twice counts once.
+func TestBusyRaisesAndIdleLowers(t *testing.T) {
+	reset(t)
+	runtime.GOMAXPROCS(4)
+	Manage(1)
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Fatalf("idle: GOMAXPROCS %d, want 1", got)
+	}
+	if got := Busiest(); got != 4 {
+		t.Errorf("Busiest %d, want 4", got)
+	}
+	a := Busy()
+	b := Busy()
+	if got := runtime.GOMAXPROCS(0); got != 4 {
+		t.Errorf("busy: GOMAXPROCS %d, want 4", got)
+	}
+	a()
+	a()
+	if got := runtime.GOMAXPROCS(0); got != 4 {
+		t.Errorf("one of two released (twice): GOMAXPROCS %d, want 4", got)
+	}
+	b()
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("all released: GOMAXPROCS %d, want 1", got)
+	}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() { Busy()() })
+	}
+	wg.Wait()
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("after concurrent holders: GOMAXPROCS %d, want 1", got)
+	}
+}
+
+// Unmanaged (tests, an operator's GOMAXPROCS, one CPU), Busy changes
+// nothing.
+func TestUnmanaged(t *testing.T) {
+	reset(t)
+	runtime.GOMAXPROCS(3)
+	Manage(0)
+	Busy()()
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Errorf("unmanaged: GOMAXPROCS %d, want 3", got)
+	}
+	runtime.GOMAXPROCS(1)
+	Manage(1) // one CPU: nothing to manage
+	release := Busy()
+	if got := runtime.GOMAXPROCS(0); got != 1 || Busiest() != 1 {
+		t.Errorf("one CPU: GOMAXPROCS %d, Busiest %d", got, Busiest())
+	}
+	release()
+}
