@@ -6,7 +6,7 @@
 # walking thread's priority, nice 10); then scrape latency (median, p90,
 # p99 over a kept-alive connection) of an exporter whose quarantine scans
 # run back to back, i.e. while a scan is running, scraped in turn with a
-# twin that scans nothing: the row is what the scans add to the p99.
+# twin that scans nothing (what the scans add to the p99).
 #
 # Needs: hyperfine, curl, jq.
 # Usage: bench/quarantine-vs-du.sh [FILES] [RUNS]   (defaults: 1000000 5)
@@ -87,8 +87,10 @@ while read -r name p50 p90 _ p99; do
 done <"$OUT/scrape.txt"
 echo "(scan found: $(cat "$OUT/scan.txt"); $(nproc) CPUs; details in $OUT/)"
 result "quarantine $FILES files 16x (vs-du bench): scan vs du" "$ours" "$du" 1.0
-# The whole scrape's p99 on a shared 2-CPU machine is its own tail (6-7 ms
-# here with no scan running at all: gzip, /proc, the other collectors);
-# what a scan may add is its ratio to the twin scraped in turn.
+# The target is issue 6's: the whole scrape's p99 under 5 ms while scans
+# run back to back. The twin's p99 (no scan at all) is shown beside it:
+# on this shared VM it is the scrape's own tail (gzip, /proc, the other
+# collectors), 3.7 ms on one idle CPU, 6-7 ms when the runtime kept two.
 p99() { awk -v n="$1" '$1==n {print $5}' "$OUT/scrape.txt"; }
-result "quarantine $FILES files: scrape p99 during scans vs a twin without" "$(p99 during_scan)" "$(p99 no_scan)" 1.2 ms
+result_max "quarantine $FILES files: scrape p99 during scans" "$(p99 during_scan)" 5 ms
+result_info "quarantine $FILES files: scrape p99 of the twin that scans nothing" "$(p99 no_scan)" ms
