@@ -13,6 +13,7 @@ package procs
 import (
 	"runtime"
 	"sync"
+	"time"
 )
 
 var (
@@ -20,7 +21,13 @@ var (
 	busy    int // holders of Busy
 	idleN   int // Ps while nobody is busy; 0: not managed
 	busiest int // Ps while somebody is
+	lower   *time.Timer
 )
+
+// idleAfter is how long the last release waits before lowering the Ps:
+// each change stops the world, and work often comes back to back (scans
+// of several quarantines, a log's rounds).
+var idleAfter = time.Second
 
 // Manage makes the runtime use idle Ps while nothing is busy, and its
 // current number (the CPUs, or the container's quota) while something
@@ -58,7 +65,7 @@ func Busiest() int {
 func Busy() (release func()) {
 	mu.Lock()
 	busy++
-	if busy == 1 && idleN > 0 {
+	if busy == 1 && idleN > 0 && runtime.GOMAXPROCS(0) != busiest {
 		runtime.GOMAXPROCS(busiest)
 	}
 	mu.Unlock()
@@ -68,9 +75,26 @@ func Busy() (release func()) {
 			mu.Lock()
 			defer mu.Unlock()
 			busy--
-			if busy == 0 && idleN > 0 {
+			if busy > 0 || idleN == 0 {
+				return
+			}
+			if idleAfter <= 0 {
 				runtime.GOMAXPROCS(idleN)
+				return
+			}
+			if lower == nil {
+				lower = time.AfterFunc(idleAfter, lowerIfIdle)
+			} else {
+				lower.Reset(idleAfter)
 			}
 		})
+	}
+}
+
+func lowerIfIdle() {
+	mu.Lock()
+	defer mu.Unlock()
+	if busy == 0 && idleN > 0 {
+		runtime.GOMAXPROCS(idleN)
 	}
 }

@@ -4,12 +4,16 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // reset undoes Manage for the next test.
 func reset(t *testing.T) {
 	n := runtime.GOMAXPROCS(0)
+	after := idleAfter
+	idleAfter = 0
 	t.Cleanup(func() {
+		idleAfter = after
 		mu.Lock()
 		idleN, busiest, busy = 0, 0, 0
 		mu.Unlock()
@@ -51,6 +55,29 @@ func TestBusyRaisesAndIdleLowers(t *testing.T) {
 	wg.Wait()
 	if got := runtime.GOMAXPROCS(0); got != 1 {
 		t.Errorf("after concurrent holders: GOMAXPROCS %d, want 1", got)
+	}
+}
+
+// With a delay, the Ps are lowered only once nobody was busy for it: work
+// that comes back to back does not stop the world at each turn.
+func TestLoweredAfterTheDelay(t *testing.T) {
+	reset(t)
+	idleAfter = 50 * time.Millisecond
+	runtime.GOMAXPROCS(2)
+	Manage(1)
+	Busy()()
+	release := Busy() // back to back: still 2
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Fatalf("busy again within the delay: GOMAXPROCS %d, want 2", got)
+	}
+	release()
+	if got := runtime.GOMAXPROCS(0); got != 2 {
+		t.Errorf("just released: GOMAXPROCS %d, want 2 until the delay passed", got)
+	}
+	for deadline := time.Now().Add(5 * time.Second); runtime.GOMAXPROCS(0) != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("never lowered after the delay")
+		}
 	}
 }
 
