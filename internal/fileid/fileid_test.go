@@ -3,6 +3,7 @@
 package fileid
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -170,5 +171,33 @@ func TestReadRegularProcAndFIFO(t *testing.T) {
 	}
 	if _, err := ReadRegular(fifo, 0); !errors.Is(err, ErrNotRegular) {
 		t.Errorf("FIFO: %v", err)
+	}
+}
+
+// What ReadRegular returns is the caller's: a later read (through the
+// same pooled buffer) does not change it; a large file is read whole.
+func TestReadRegularResultNotShared(t *testing.T) {
+	dir := t.TempDir()
+	a, b, big := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "big")
+	for path, text := range map[string]string{a: "first\n", b: "second file, longer\n"} {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(big, bytes.Repeat([]byte("x"), 600<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	first, err := ReadRegular(a, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadRegular(b, 0); err != nil {
+		t.Fatal(err)
+	}
+	if string(first) != "first\n" {
+		t.Errorf("a's bytes became %q after reading b", first)
+	}
+	if got, err := ReadRegular(big, 0); err != nil || len(got) != 600<<10 {
+		t.Errorf("600 KiB file: %d bytes, %v", len(got), err)
 	}
 }

@@ -3,10 +3,12 @@
 package fileid
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -91,8 +93,27 @@ func readRegular(path string, noFollow bool, limit int64) ([]byte, error) {
 	if limit > 0 && st.Size > limit {
 		return nil, fmt.Errorf("%s: %w (%d bytes, limit %d)", path, ErrTooLarge, st.Size, limit)
 	}
-	// /proc files have no size; sysfs ones say 4096 whatever they hold.
-	buf := make([]byte, 0, max(st.Size+1, 4096))
+	if st.Size+1 > maxPooledRead { // a large file: read into its own buffer
+		return readInto(fd, path, make([]byte, 0, st.Size+1), limit)
+	}
+	// /proc files have no size, sysfs ones say 4096 whatever they hold: the
+	// bytes are read into a pooled buffer and copied out at their size, so
+	// the small reads of a scrape leave only their bytes as garbage.
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf, err := readInto(fd, path, (*bp)[:0], limit)
+	if err != nil {
+		return nil, err
+	}
+	if cap(buf) <= maxPooledRead {
+		*bp = buf[:0] // keep a grown buffer in the pool
+	}
+	return bytes.Clone(buf), nil
+}
+
+// readInto appends what is left of fd to buf, growing it, up to limit+1
+// bytes (limit > 0): more is ErrTooLarge.
+func readInto(fd int, path string, buf []byte, limit int64) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -122,6 +143,12 @@ func readRegular(path string, noFollow bool, limit int64) ([]byte, error) {
 		}
 	}
 }
+
+// readBufs are readRegular's buffers; one that grew past maxPooledRead
+// (a large file) is not kept.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+const maxPooledRead = 256 << 10
 
 // modeType turns st_mode's type bits into an fs.FileMode type.
 func modeType(m uint32) fs.FileMode {
