@@ -88,6 +88,14 @@ func (r *Reader) readByName(name string) ([]byte, error) {
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
+	var stat unix.Stat_t
+	if err := unix.Fstat(fd, &stat); err != nil || stat.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		if err == nil {
+			err = errNotRegular // a FIFO, a device (/dev/zero), a folder
+		}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+	}
 	data, err := readAll(fd)
 	if err != nil {
 		unix.Close(fd)
@@ -130,8 +138,18 @@ func (r *Reader) closeWatch() {
 	r.watch, r.open = -1, false
 }
 
-// readAll reads fd to its end. A mount table is a few KiB; proc files
-// report no size, so the buffer grows as it fills.
+// errNotRegular and errTooLarge refuse a mount table that is no file,
+// or one larger than any kernel's (a link to a file that never ends).
+var (
+	errNotRegular = errors.New("not a regular file")
+	errTooLarge   = fmt.Errorf("larger than %d MiB", maxTable>>20)
+)
+
+// maxTable bounds a mount table: 64 MiB is some 300,000 mounts.
+const maxTable = 64 << 20
+
+// readAll reads fd to its end, at most maxTable bytes. A mount table is a
+// few KiB; proc files report no size, so the buffer grows as it fills.
 func readAll(fd int) ([]byte, error) {
 	tableReads.Add(1)
 	buf := make([]byte, 0, 16<<10)
@@ -150,6 +168,9 @@ func readAll(fd int) ([]byte, error) {
 			return buf, nil
 		}
 		buf = buf[:len(buf)+n]
+		if len(buf) > maxTable {
+			return nil, errTooLarge
+		}
 	}
 }
 

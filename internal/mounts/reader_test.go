@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
+	"time"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -96,5 +98,39 @@ func TestReaderFileElsewhereReadEachTime(t *testing.T) {
 	}
 	if _, _, err := r.ReadFirst(missing); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("no table: %v", err)
+	}
+}
+
+// A mount table that is no regular file (a FIFO, with or without a writer
+// holding it open, a folder, a link to /dev/zero) is an error at once:
+// no wait, no endless read; the next file in the list is not tried for it.
+func TestReaderRefusesWhatIsNoFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writer, err := os.OpenFile(fifo, os.O_RDWR, 0) // a writer that never writes
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	zero := filepath.Join(dir, "zero")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{fifo, zero, dir} {
+		var r Reader
+		done := make(chan error, 1)
+		go func() { _, _, err := r.ReadFirst(name); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s: err %v, want one naming it", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: still reading after 10 s", name)
+		}
+		r.Close()
 	}
 }
