@@ -125,13 +125,7 @@ quarantine:
 // Before the first scan finished, a scrape says so and serves no
 // numbers; it does not wait for the scan.
 func TestQuarantinePendingBeforeFirstScan(t *testing.T) {
-	root := qtTree(t, map[string]int{"/q/virus-x": 1}, time.Now())
-	s := &quarantineScanner{
-		cfg:    config.QuarantineConfig{Name: "q", Path: "/q", Interval: time.Hour},
-		dir:    filepath.Join(root, "q"),
-		logger: log.NewNopLogger(),
-	}
-	c := &quarantineCollector{scanners: []*quarantineScanner{s}}
+	s, c := oneVirusScanner(t)
 	text, err := collectText(t, &adapter{c: c})
 	if err != nil {
 		t.Fatal(err)
@@ -302,15 +296,9 @@ func TestQuarantineUnreadableFolder(t *testing.T) {
 // A scrape during a scan serves the last finished scan's numbers at once:
 // it never waits for the walk (here held inside the classifier).
 func TestQuarantineScrapeDoesNotWaitForScan(t *testing.T) {
-	root := qtTree(t, map[string]int{"/q/virus-x": 1}, time.Now())
-	s := &quarantineScanner{
-		cfg:    config.QuarantineConfig{Name: "q", Path: "/q", Interval: time.Hour},
-		dir:    filepath.Join(root, "q"),
-		logger: log.NewNopLogger(),
-		opt:    quarantine.Options{Workers: 1},
-	}
+	s, c := oneVirusScanner(t)
+	s.opt = quarantine.Options{Workers: 1}
 	t.Cleanup(func() { s.index.Close() })
-	c := &quarantineCollector{scanners: []*quarantineScanner{s}}
 	s.scan(context.Background())
 	entered, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
@@ -319,7 +307,7 @@ func TestQuarantineScrapeDoesNotWaitForScan(t *testing.T) {
 		<-release
 		return ""
 	}
-	if err := os.WriteFile(filepath.Join(root, "q", "virus-y"), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(s.dir, "virus-y"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
@@ -338,4 +326,17 @@ func TestQuarantineScrapeDoesNotWaitForScan(t *testing.T) {
 	if !strings.Contains(text, `heartbeat_quarantine_messages{category="unclassified",quarantine="q"} 2`+"\n") {
 		t.Errorf("after the scan:\n%s", text)
 	}
+}
+
+// oneVirusScanner is a scanner of quarantine "q" holding one virus
+// message, not yet scanned, and a collector serving it alone.
+func oneVirusScanner(t *testing.T) (*quarantineScanner, *quarantineCollector) {
+	t.Helper()
+	root := qtTree(t, map[string]int{"/q/virus-x": 1}, time.Now())
+	s := &quarantineScanner{
+		cfg:    config.QuarantineConfig{Name: "q", Path: "/q", Interval: time.Hour},
+		dir:    filepath.Join(root, "q"),
+		logger: log.NewNopLogger(),
+	}
+	return s, &quarantineCollector{scanners: []*quarantineScanner{s}}
 }
