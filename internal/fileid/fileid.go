@@ -2,12 +2,13 @@
 // folders, logs, globs, saved state) without letting them hold it, and
 // names a file by its identity.
 //
-// Every reader of an outside file goes through OpenRegular (or
+// Every reader of an outside file goes through OpenRegular (or OpenRegularFd,
 // ReadRegular): the open cannot block (a FIFO with no writer, a device
 // node), the type is checked on the open descriptor (no window between a
 // stat and the open in which a name can be swapped), and anything that is
 // not a regular file is refused with ErrNotRegular. /proc and /sys files
-// are not outside files and are read normally.
+// are read the same way: --path.procfs and --path.sysfs may point at a
+// copy, and the bare-descriptor reads are also the cheapest.
 package fileid
 
 import (

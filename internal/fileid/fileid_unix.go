@@ -185,3 +185,20 @@ func OpenDir(path string) (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }
+
+// OpenRegularFd is OpenRegular on a bare descriptor, left in non-blocking
+// mode and out of the runtime's poller: for a caller that polls the file
+// itself (poll(2) on a mountinfo). The caller closes it (unix.Close).
+func OpenRegularFd(path string) (int, error) {
+	fd, _, err := openRegularFd(path, false)
+	return fd, err
+}
+
+// ReadFd reads fd from its start to its end, at most limit bytes (limit
+// > 0; more is an error wrapping ErrTooLarge); path names it in errors.
+func ReadFd(fd int, path string, limit int64) ([]byte, error) {
+	if _, err := unix.Seek(fd, 0, 0); err != nil {
+		return nil, &fs.PathError{Op: "seek", Path: path, Err: err}
+	}
+	return readInto(fd, path, make([]byte, 0, 16<<10), limit)
+}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
 )
 
 // Reader is ReadFirst for a caller that reads the table again and again
@@ -84,22 +86,14 @@ func (r *Reader) Close() {
 // readByName reads name; on procfs it keeps the descriptor it read
 // through, to poll it, in place of the one watched before.
 func (r *Reader) readByName(name string) ([]byte, error) {
-	fd, err := unix.Open(name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK, 0)
+	fd, err := fileid.OpenRegularFd(name) // a FIFO, a device, a folder: refused
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return nil, err
 	}
-	var stat unix.Stat_t
-	if err := unix.Fstat(fd, &stat); err != nil || stat.Mode&unix.S_IFMT != unix.S_IFREG {
-		unix.Close(fd)
-		if err == nil {
-			err = errNotRegular // a FIFO, a device (/dev/zero), a folder
-		}
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-	}
-	data, err := readAll(fd)
+	data, err := readAll(fd, name)
 	if err != nil {
 		unix.Close(fd)
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		return nil, err
 	}
 	r.closeWatch() // the table is read from name from now on
 	var st unix.Statfs_t
@@ -125,10 +119,7 @@ func (r *Reader) changed() bool {
 
 // readWatched reads the watched file again from its start.
 func (r *Reader) readWatched() ([]byte, error) {
-	if _, err := unix.Seek(r.watch, 0, 0); err != nil {
-		return nil, err
-	}
-	return readAll(r.watch)
+	return readAll(r.watch, r.name)
 }
 
 func (r *Reader) closeWatch() {
@@ -138,40 +129,14 @@ func (r *Reader) closeWatch() {
 	r.watch, r.open = -1, false
 }
 
-// errNotRegular and errTooLarge refuse a mount table that is no file,
-// or one larger than any kernel's (a link to a file that never ends).
-var (
-	errNotRegular = errors.New("not a regular file")
-	errTooLarge   = fmt.Errorf("larger than %d MiB", maxTable>>20)
-)
-
-// maxTable bounds a mount table: 64 MiB is some 300,000 mounts.
+// maxTable bounds a mount table (a link to a file that never ends):
+// 64 MiB is some 300,000 mounts.
 const maxTable = 64 << 20
 
-// readAll reads fd to its end, at most maxTable bytes. A mount table is a
-// few KiB; proc files report no size, so the buffer grows as it fills.
-func readAll(fd int) ([]byte, error) {
+// readAll reads the table at fd from its start.
+func readAll(fd int, name string) ([]byte, error) {
 	tableReads.Add(1)
-	buf := make([]byte, 0, 16<<10)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return buf, nil
-		}
-		buf = buf[:len(buf)+n]
-		if len(buf) > maxTable {
-			return nil, errTooLarge
-		}
-	}
+	return fileid.ReadFd(fd, name, maxTable)
 }
 
 // parse returns the previous parse when data is the previous read.
