@@ -242,9 +242,11 @@ services:
 	if got := m[key("heartbeat_service_processes", "child")]; got != 1 {
 		t.Errorf("processes = %v, want 1", got)
 	}
-	if m[key("heartbeat_service_resident_memory_bytes", "child")] <= 0 {
-		t.Error("resident memory of a running sleep is not positive")
-	}
+	// A child caught in its execve has no resident page yet (CI saw 0
+	// once): its memory must turn positive, not be so at the first poll.
+	waitUntil(t, "the resident memory of the running sleep to be positive", func() bool {
+		return get()[key("heartbeat_service_resident_memory_bytes", "child")] > 0
+	})
 }
 
 // A restart the poller did not see go down (the new process was already
