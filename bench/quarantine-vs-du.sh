@@ -90,7 +90,8 @@ result "quarantine $FILES files 16x (vs-du bench): scan vs du" "$ours" "$du" 1.0
 # The target is issue 6's: the whole scrape's p99 under 5 ms while scans
 # run back to back. The twin's p99 (no scan at all) is shown beside it:
 # on this shared VM it is the scrape's own tail (gzip, /proc, the other
-# collectors), 3.7 ms on one idle CPU, 6-7 ms when the runtime kept two.
+# collectors). Both exporters run on one CPU between scans (the scanning
+# one takes two while a walk reads folders).
 p99() { awk -v n="$1" '$1==n {print $5}' "$OUT/scrape.txt"; }
 result_max "quarantine $FILES files: scrape p99 during scans" "$(p99 during_scan)" 5 ms
 result_info "quarantine $FILES files: scrape p99 of the twin that scans nothing" "$(p99 no_scan)" ms

@@ -101,7 +101,9 @@ func newQuarantineCollector(d Deps, prev *quarantineCollector) (Collector, error
 			cfg:    q,
 			dir:    filepath.Join(root, q.Path),
 			logger: log.With(d.Logger, "quarantine", q.Name),
-			opt:    quarantine.Options{MaxCategories: q.MaxCategories, Workers: quarantineWorkers()},
+			// Every CPU while a walk reads folders; a rescan that
+			// finds the quarantine unchanged stays on the idle ones.
+			opt: quarantine.Options{MaxCategories: q.MaxCategories, Workers: quarantineWorkers(), Busy: procs.Busy},
 		}
 		switch {
 		case q.Classify == config.QuarantinePresetAmavis:
@@ -237,9 +239,7 @@ func (s *quarantineScanner) scan(ctx context.Context) {
 	if s.index == nil {
 		s.index = &quarantine.Index{FullEvery: quarantineFullEvery, Watch: true}
 	}
-	release := procs.Busy() // every CPU while the walk lasts
 	res, err := s.index.Scan(ctx, s.dir, s.opt)
-	release()
 	if rerr := walk.ReniceError(); rerr != nil {
 		reniceLogged.Do(func() {
 			_ = level.Warn(s.logger).Log("msg", "cannot lower the quarantine walk's priority; scans compete with scrapes for the CPU (under systemd, SystemCallFilter= must allow setpriority)", "err", rerr)

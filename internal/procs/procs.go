@@ -27,7 +27,7 @@ var (
 // idleAfter is how long the last release waits before lowering the Ps:
 // each change stops the world, and work often comes back to back (scans
 // of several quarantines, a log's rounds).
-var idleAfter = time.Second
+var idleAfter = 200 * time.Millisecond
 
 // Manage makes the runtime use idle Ps while nothing is busy, and its
 // current number (the CPUs, or the container's quota) while something

@@ -113,7 +113,8 @@ func (ix *Index) Scan(ctx context.Context, root string, opt Options) (*Result, e
 	defer ix.mu.Unlock()
 	begin := time.Now()
 	full := ix.dirs == nil || begin.Sub(ix.lastFull) >= ix.FullEvery
-	h := &scanHook{old: ix.dirs, full: full, seen: make(map[string]*dirTotals, len(ix.dirs)), cur: make([]tally, opt.Workers)}
+	h := &scanHook{old: ix.dirs, full: full, seen: make(map[string]*dirTotals, len(ix.dirs)), cur: make([]tally, opt.Workers), busy: opt.Busy}
+	defer h.idle()
 	for i := range h.cur {
 		h.cur[i].cats = map[string]*Counts{}
 	}
@@ -182,6 +183,10 @@ type scanHook struct {
 	cur   []tally
 	watch *watcher // nil without inotify
 	vouch bool     // no event was lost since the last scan: watches can vouch
+	busy  func() (release func())
+
+	busyOnce sync.Once
+	release  func() // what busy returned, nil until a folder is read
 
 	mu       sync.Mutex
 	seen     map[string]*dirTotals
@@ -233,11 +238,27 @@ func (h *scanHook) Enter(worker int, dir string, st *unix.Stat_t) (bool, []strin
 		h.mu.Unlock()
 		return true, d.subdirs
 	}
+	h.busyOnce.Do(h.work)
 	t := &h.cur[worker]
 	clear(t.cats)
 	t.disk, t.oldest, t.wd = 0, 0, 0
 	t.readAt = time.Now().UnixNano()
 	return false, nil
+}
+
+// work calls Options.Busy: this scan reads a folder.
+func (h *scanHook) work() {
+	if h.busy != nil {
+		h.release = h.busy()
+	}
+}
+
+// idle releases what work took, once the walk is over.
+func (h *scanHook) idle() {
+	h.busyOnce.Do(func() {}) // no worker may take it any more
+	if h.release != nil {
+		h.release()
+	}
 }
 
 // Reading watches a folder an earlier scan read before its entries are

@@ -396,3 +396,46 @@ func TestIndexFolderGoneBeforeItsWatch(t *testing.T) {
 		}
 	}
 }
+
+// Options.Busy is taken once by a scan that reads a folder, and released
+// when it ends; a rescan that finds everything unchanged (by watch or by
+// lstat) never takes it, so an idle quarantine does not raise the CPUs.
+func TestIndexBusyOnlyWhenAFolderIsRead(t *testing.T) {
+	shortRacyWindow(t)
+	root := t.TempDir()
+	for _, d := range []string{"a", "b"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(root, d, "spam-1"), 10)
+	}
+	for _, watch := range []bool{false, true} {
+		var taken, released atomic.Int32
+		busy := func() func() {
+			taken.Add(1)
+			return func() { released.Add(1) }
+		}
+		ix := &Index{FullEvery: time.Hour, Watch: watch}
+		scan := func(step string, wantTaken int32) {
+			t.Helper()
+			time.Sleep(2 * racyWindow)
+			before := taken.Load()
+			res, err := ix.Scan(context.Background(), root, Options{Classify: Amavis, Workers: 2, Busy: busy})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := taken.Load() - before; got != wantTaken {
+				t.Errorf("watch %v, %s: Busy taken %d times (%d folders re-read), want %d", watch, step, got, res.Reread, wantTaken)
+			}
+			if taken.Load() != released.Load() {
+				t.Errorf("watch %v, %s: Busy taken %d times, released %d", watch, step, taken.Load(), released.Load())
+			}
+		}
+		scan("first", 1)
+		scan("unchanged", 0)
+		scan("unchanged again", 0)
+		writeFile(t, filepath.Join(root, "b", fmt.Sprintf("virus-%v", watch)), 20)
+		scan("one folder changed", 1)
+		ix.Close()
+	}
+}

@@ -98,6 +98,12 @@ type Options struct {
 	Classify      Classifier // nil: every file is Unclassified
 	MaxCategories int        // the biggest are kept, the rest summed as Other
 	Workers       int
+
+	// Busy, when set, is called once in a scan, before the first folder
+	// it reads (not one it takes as it was), and what it returns when the
+	// scan ends: the exporter raises its CPUs for a walk that has work,
+	// not for a rescan that finds the quarantine unchanged.
+	Busy func() (release func())
 }
 
 // maxPerWorker bounds the categories kept for one folder before new

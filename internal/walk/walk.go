@@ -88,7 +88,7 @@ func WalkDirs(ctx context.Context, root string, workers int, visit Visit, dirs D
 	}
 	_ = unix.Close(fd)
 	w := &walker{ctx: ctx, visit: visit, dirs: dirs, todo: []task{{path: root}}, own: make([]scratch, workers),
-		yield: workers >= runtime.GOMAXPROCS(0)}
+		workers: workers}
 	for i := range w.own {
 		w.own[i].buf = make([]byte, bufSize)
 	}
@@ -135,16 +135,11 @@ func ReniceError() error {
 }
 
 type walker struct {
-	ctx   context.Context
-	visit Visit
-	dirs  Dirs      // may be nil
-	own   []scratch // each worker's
-	// yield: the walk takes every processor Go has, so it steps aside now
-	// and then for the goroutines serving scrapes. Only then: a goroutine
-	// locked to its thread that yields hands its processor over through
-	// the kernel (futex wake-ups, context switches), which cost a
-	// ten-level 200,000-file tree a third more time than du.
-	yield bool
+	ctx     context.Context
+	visit   Visit
+	dirs    Dirs      // may be nil
+	own     []scratch // each worker's
+	workers int
 
 	mu   sync.Mutex
 	cond *sync.Cond
@@ -354,6 +349,14 @@ func (w *walker) open(id int, t task, lst *unix.Stat_t) (fd int, subdirs []strin
 // subfolders.
 func (w *walker) readEntries(id, fd int, dir string) (subdirs []string, errs []error) {
 	buf, st := w.own[id].buf, &w.own[id].st
+	// When the walk takes every processor Go has, it steps aside now and
+	// then for the goroutines serving scrapes. Only then: a goroutine
+	// locked to its thread that yields hands its processor over through
+	// the kernel (futex wake-ups, context switches), which cost a
+	// ten-level 200,000-file tree a third more time than du. Asked per
+	// folder: the caller may raise GOMAXPROCS once the walk has work
+	// (Dirs.Enter).
+	yield := w.workers >= runtime.GOMAXPROCS(0)
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if errors.Is(err, unix.EINTR) {
@@ -366,7 +369,7 @@ func (w *walker) readEntries(id, fd int, dir string) (subdirs []string, errs []e
 			return subdirs, errs
 		}
 		for off, seen := 0, 0; off < n; seen++ {
-			if w.yield && seen%256 == 255 {
+			if yield && seen%256 == 255 {
 				runtime.Gosched() // let the goroutines serving scrapes run
 			}
 			reclen := int(binary.NativeEndian.Uint16(buf[off+16:]))
@@ -391,7 +394,7 @@ func (w *walker) readEntries(id, fd int, dir string) (subdirs []string, errs []e
 		if w.ctx.Err() != nil {
 			return nil, errs
 		}
-		if w.yield {
+		if yield {
 			runtime.Gosched()
 		}
 	}
