@@ -303,3 +303,28 @@ func TestWalkClosesEveryFolder(t *testing.T) {
 		}
 	}
 }
+
+// A walker that steps aside at every chance (pauseEvery 0: at each folder
+// and every 256 entries) sees every file once, with one worker and with
+// several.
+func TestWalkPausingSeesEverything(t *testing.T) {
+	root := t.TempDir()
+	var want []string
+	for d := range 3 {
+		for f := range 600 { // more than 256 entries a folder
+			rel := filepath.Join(fmt.Sprintf("d%d", d), fmt.Sprintf("f%03d", f))
+			write(t, filepath.Join(root, rel))
+			want = append(want, rel)
+		}
+	}
+	sort.Strings(want)
+	old := pauseEvery
+	pauseEvery = 0
+	t.Cleanup(func() { pauseEvery = old })
+	for _, workers := range []int{1, 3} {
+		got, res := collect(t, root, workers)
+		if strings.Join(got, ",") != strings.Join(want, ",") || res.Dirs != 4 || res.Errors != 0 {
+			t.Errorf("%d workers: %d files in %d folders (%d errors), want %d in 4", workers, len(got), res.Dirs, res.Errors, len(want))
+		}
+	}
+}
