@@ -63,6 +63,20 @@ func sameCounts(a, b *Result) bool {
 	return maps.Equal(a.Categories, b.Categories) && a.DiskBytes == b.DiskBytes && a.Oldest.Equal(b.Oldest)
 }
 
+// foldersOfOneSpam makes a quarantine of the given folders, each holding
+// one 10-byte spam file, and returns its root.
+func foldersOfOneSpam(t *testing.T, dirs ...string) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range dirs {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(root, d, "spam-1"), 10)
+	}
+	return root
+}
+
 func writeFile(t *testing.T, path string, size int) {
 	t.Helper()
 	if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
@@ -330,13 +344,7 @@ func TestIndexUnreadableFolder(t *testing.T) {
 // in place (which no folder time shows) is seen through those watches.
 func TestIndexWatchesFromTheSecondScan(t *testing.T) {
 	shortRacyWindow(t)
-	root := t.TempDir()
-	for _, d := range []string{"a", "b", "c"} {
-		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(root, d, "spam-1"), 10)
-	}
+	root := foldersOfOneSpam(t, "a", "b", "c")
 	ix := &Index{FullEvery: time.Hour, Watch: true}
 	t.Cleanup(ix.Close)
 	scan := func(step string, watched, reread int) {
@@ -367,13 +375,7 @@ func TestIndexWatchesFromTheSecondScan(t *testing.T) {
 // scan and warn about fs.inotify.max_user_watches): its lstat decides.
 func TestIndexFolderGoneBeforeItsWatch(t *testing.T) {
 	shortRacyWindow(t)
-	root := t.TempDir()
-	for _, d := range []string{"a", "b"} {
-		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(root, d, "spam-1"), 10)
-	}
+	root := foldersOfOneSpam(t, "a", "b")
 	old := inotifyAddWatch
 	inotifyAddWatch = func(fd int, path string, mask uint32) (int, error) {
 		if filepath.Base(path) == "a" {
@@ -402,13 +404,7 @@ func TestIndexFolderGoneBeforeItsWatch(t *testing.T) {
 // lstat) never takes it, so an idle quarantine does not raise the CPUs.
 func TestIndexBusyOnlyWhenAFolderIsRead(t *testing.T) {
 	shortRacyWindow(t)
-	root := t.TempDir()
-	for _, d := range []string{"a", "b"} {
-		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		writeFile(t, filepath.Join(root, d, "spam-1"), 10)
-	}
+	root := foldersOfOneSpam(t, "a", "b")
 	for _, watch := range []bool{false, true} {
 		var taken, released atomic.Int32
 		busy := func() func() {
