@@ -64,7 +64,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("path.procfs", "procfs mountpoint.").Default("/proc").StringVar(&f.paths.Proc)
 	app.Flag("path.sysfs", "sysfs mountpoint.").Default("/sys").StringVar(&f.paths.Sys)
 	app.Flag("path.rootfs", "Root of the host's file system (e.g. /host in a container).").Default("/").StringVar(&f.paths.Root)
-	app.Flag("runtime.gomaxprocs", "CPUs the Go runtime uses while it only serves scrapes (GOMAXPROCS); a log backlog or a quarantine scan gets every CPU while it lasts. 0: the runtime's default, always.").
+	app.Flag("runtime.gomaxprocs", "CPUs the Go runtime uses while it only serves scrapes (GOMAXPROCS); a log backlog, or a quarantine scan that reads folders, gets every CPU while it lasts. 0: the runtime's default, always.").
 		Envar("GOMAXPROCS").Default("1").IntVar(&f.idleProcs)
 	app.Flag("log.level", "Only log messages with the given severity or above. One of: [debug, info, warn, error]").Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
 	app.Flag("log.format", "Output format of log messages. One of: [logfmt, json]").Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
