@@ -41,6 +41,20 @@ var (
 	quarantinePendingDesc  = quarantineDesc("scan_pending", "1 until the first scan has finished, then 0.")
 )
 
+// busyFromAnyThread is procs.Busy taken on a goroutine of its own. The
+// walk asks for it from its walking thread, whose priority is lowered,
+// and raising the CPUs stops the world: led by a thread the kernel runs
+// last, that stop would hold every scrape as long as the kernel makes it
+// wait.
+func busyFromAnyThread() (release func()) {
+	got := make(chan func())
+	go func() { got <- procsBusy() }()
+	return <-got
+}
+
+// procsBusy is procs.Busy; a test sees which thread calls it.
+var procsBusy = procs.Busy
+
 // quarantineWorkers is how many goroutines walk one quarantine: one
 // processor is left to the goroutines serving scrapes, which must not wait
 // for a walk (measured in bench/quarantine-vs-du.sh).
@@ -103,7 +117,7 @@ func newQuarantineCollector(d Deps, prev *quarantineCollector) (Collector, error
 			logger: log.With(d.Logger, "quarantine", q.Name),
 			// Every CPU while a walk reads folders; a rescan that
 			// finds the quarantine unchanged stays on the idle ones.
-			opt: quarantine.Options{MaxCategories: q.MaxCategories, Workers: quarantineWorkers(), Busy: procs.Busy},
+			opt: quarantine.Options{MaxCategories: q.MaxCategories, Workers: quarantineWorkers(), Busy: busyFromAnyThread},
 		}
 		switch {
 		case q.Classify == config.QuarantinePresetAmavis:

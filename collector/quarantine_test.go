@@ -5,12 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-kit/log"
+	"golang.org/x/sys/unix"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/quarantine"
@@ -339,4 +341,42 @@ func oneVirusScanner(t *testing.T) (*quarantineScanner, *quarantineCollector) {
 		logger: log.NewNopLogger(),
 	}
 	return s, &quarantineCollector{scanners: []*quarantineScanner{s}}
+}
+
+// The walk asks for the CPUs from its thread of lowered priority; the stop
+// of the world that raises them is led from a thread of normal priority.
+func TestQuarantineBusyNotTakenOnTheWalkingThread(t *testing.T) {
+	niceOf := func() int {
+		p, err := unix.Getpriority(unix.PRIO_PROCESS, unix.Gettid())
+		if err != nil {
+			t.Error(err)
+		}
+		return p
+	}
+	seen := make(chan int, 1)
+	old := procsBusy
+	procsBusy = func() func() {
+		seen <- niceOf()
+		return func() {}
+	}
+	t.Cleanup(func() { procsBusy = old })
+	normal := niceOf()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // not unlocked: the lowered thread ends with the goroutine
+		if err := unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), 10); err != nil {
+			t.Error(err)
+			return
+		}
+		if niceOf() == normal {
+			t.Error("the thread's priority did not change")
+			return
+		}
+		busyFromAnyThread()()
+	}()
+	<-done
+	if got := <-seen; got != normal {
+		t.Errorf("procs.Busy ran on a thread of priority %d, want the normal %d", got, normal)
+	}
 }
