@@ -158,6 +158,7 @@ type walker struct {
 type scratch struct {
 	buf          []byte    // getdents records
 	ran          time.Time // when the worker last let the scheduler run
+	spare        bool      // a processor was seen left for the scrapes: no yield in this walk
 	name         []byte    // a NUL-terminated path or name
 	st, lst, dst unix.Stat_t
 }
@@ -377,9 +378,15 @@ func (w *walker) readEntries(id, fd int, dir string) (subdirs []string, errs []e
 	// locked to its thread that yields hands its processor over through
 	// the kernel (futex wake-ups, context switches), which cost a
 	// ten-level 200,000-file tree a third more time than du; otherwise
-	// it steps aside only every pauseEvery. Asked per folder: the caller
-	// may raise GOMAXPROCS once the walk has work (Dirs.Enter).
-	yield := w.workers >= runtime.GOMAXPROCS(0)
+	// it steps aside only every pauseEvery. Asked per folder until a
+	// processor is seen spare (the caller may raise GOMAXPROCS once the
+	// walk has work, Dirs.Enter, and lowers it only after the walk):
+	// runtime.GOMAXPROCS takes the scheduler's lock.
+	sc := &w.own[id]
+	if !sc.spare {
+		sc.spare = w.workers < runtime.GOMAXPROCS(0)
+	}
+	yield := !sc.spare
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if errors.Is(err, unix.EINTR) {
