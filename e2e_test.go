@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/procs/startidle"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/testenv"
 )
 
@@ -31,6 +33,9 @@ var binary string // built once in TestMain
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if startidle.Lowered { // the tests run in this process get every CPU
+		runtime.SetDefaultGOMAXPROCS()
+	}
 	dir, err := os.MkdirTemp("", "heartbeat-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -23,6 +23,7 @@ import (
 	"github.com/heartbeat-exporter/heartbeat_exporter/collector"
 	"github.com/heartbeat-exporter/heartbeat_exporter/config"
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/procs"
+	"github.com/heartbeat-exporter/heartbeat_exporter/internal/procs/startidle"
 	"github.com/heartbeat-exporter/heartbeat_exporter/push"
 )
 
@@ -95,7 +96,7 @@ func run(args []string) int {
 	if f.configCheck {
 		return checkConfig(f.configFile, webConfigFile(f), f.paths.Root)
 	}
-	procs.Manage(f.idleProcs)
+	procs.Manage(f.idleProcs, startidle.CPUs)
 	logger, slogger := newLoggers(f.logLevel, f.logFormat)
 	_ = level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 	if err := checkWebConfig(webConfigFile(f)); err != nil {

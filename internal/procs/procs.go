@@ -29,23 +29,29 @@ var (
 // of several quarantines, a log's rounds).
 var idleAfter = 200 * time.Millisecond
 
-// Manage makes the runtime use idle Ps while nothing is busy, and its
-// current number (the CPUs, or the container's quota) while something
-// is. idle < 1, or not below the current number, leaves GOMAXPROCS alone.
-// Called once, by main; without it Busy changes nothing (tests).
-func Manage(idle int) {
+// Manage makes the runtime use idle Ps while nothing is busy, and cpus
+// (what the runtime chose at start: the CPUs, or the container's quota)
+// while something is. idle < 1, or not below cpus, leaves the runtime at
+// its default for good, giving it back if something lowered it before
+// (package startidle). Called once, by main; without it Busy changes
+// nothing (tests).
+func Manage(idle, cpus int) {
 	mu.Lock()
 	defer mu.Unlock()
 	if idleN > 0 {
 		return
 	}
-	n := runtime.GOMAXPROCS(0)
-	if idle < 1 || idle >= n {
+	if idle < 1 || idle >= cpus {
+		if runtime.GOMAXPROCS(0) != cpus {
+			runtime.SetDefaultGOMAXPROCS()
+		}
 		return
 	}
-	idleN, busiest = idle, n
+	idleN, busiest = idle, cpus
 	if busy == 0 {
 		runtime.GOMAXPROCS(idle)
+	} else {
+		runtime.GOMAXPROCS(cpus)
 	}
 }
 

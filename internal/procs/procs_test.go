@@ -27,7 +27,7 @@ func reset(t *testing.T) {
 func TestBusyRaisesAndIdleLowers(t *testing.T) {
 	reset(t)
 	runtime.GOMAXPROCS(4)
-	Manage(1)
+	Manage(1, 4)
 	if got := runtime.GOMAXPROCS(0); got != 1 {
 		t.Fatalf("idle: GOMAXPROCS %d, want 1", got)
 	}
@@ -64,7 +64,7 @@ func TestLoweredAfterTheDelay(t *testing.T) {
 	reset(t)
 	idleAfter = 50 * time.Millisecond
 	runtime.GOMAXPROCS(2)
-	Manage(1)
+	Manage(1, 2)
 	Busy()()
 	release := Busy() // back to back: still 2
 	if got := runtime.GOMAXPROCS(0); got != 2 {
@@ -86,16 +86,45 @@ func TestLoweredAfterTheDelay(t *testing.T) {
 func TestUnmanaged(t *testing.T) {
 	reset(t)
 	runtime.GOMAXPROCS(3)
-	Manage(0)
+	Manage(0, 3)
 	Busy()()
 	if got := runtime.GOMAXPROCS(0); got != 3 {
 		t.Errorf("unmanaged: GOMAXPROCS %d, want 3", got)
 	}
 	runtime.GOMAXPROCS(1)
-	Manage(1) // one CPU: nothing to manage
+	Manage(1, 1) // one CPU: nothing to manage
 	release := Busy()
 	if got := runtime.GOMAXPROCS(0); got != 1 || Busiest() != 1 {
 		t.Errorf("one CPU: GOMAXPROCS %d, Busiest %d", got, Busiest())
 	}
 	release()
+}
+
+// Started on one CPU (package startidle) and told not to manage, the
+// runtime gets its default back, not the one CPU it was lowered to.
+func TestUnmanagedGivesTheDefaultBack(t *testing.T) {
+	reset(t)
+	runtime.SetDefaultGOMAXPROCS()
+	cpus := runtime.GOMAXPROCS(0)
+	if cpus < 2 {
+		t.Skip("one CPU: nothing was lowered")
+	}
+	for _, idle := range []int{0, cpus, cpus + 1} {
+		runtime.GOMAXPROCS(1)
+		Manage(idle, cpus)
+		if got := runtime.GOMAXPROCS(0); got != cpus {
+			t.Errorf("--runtime.gomaxprocs=%d: GOMAXPROCS %d, want the default %d", idle, got, cpus)
+		}
+	}
+	// Managed while something was already busy: every CPU until released.
+	runtime.GOMAXPROCS(1)
+	release := Busy()
+	Manage(1, cpus)
+	if got := runtime.GOMAXPROCS(0); got != cpus {
+		t.Errorf("managed while busy: GOMAXPROCS %d, want %d", got, cpus)
+	}
+	release()
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Errorf("released: GOMAXPROCS %d, want 1", got)
+	}
 }
