@@ -46,6 +46,44 @@ func TestVersionWithoutLdflags(t *testing.T) {
 	}
 }
 
+// `make build` compiles with .promu.yml's flags, cold packages without
+// inlining included, and each of those patterns still names a package the
+// exporter links (a dependency dropped or renamed leaves no dead entry).
+func TestMakeBuildFlagsLikePromu(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make not installed")
+	}
+	out, err := exec.Command("make", "-s", "-n", "build", "BIN=x").Output()
+	if err != nil {
+		t.Fatalf("make -n build: %v", err)
+	}
+	m := regexp.MustCompile(` build (.*?) -ldflags`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no go build in:\n%s", out)
+	}
+	mk := strings.Fields(string(m[1]))
+	promu := regexp.MustCompile(`(?m)^  flags: (.*)$`).FindStringSubmatch(string(readFile(t, ".promu.yml")))
+	if promu == nil || !slices.Equal(mk, strings.Fields(promu[1])) {
+		t.Fatalf("make build: %v\n.promu.yml: %v", mk, promu)
+	}
+	deps, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := strings.Fields(string(deps))
+	for _, f := range mk {
+		pattern, ok := strings.CutPrefix(f, "-gcflags=")
+		if !ok {
+			continue
+		}
+		pattern = strings.TrimSuffix(pattern, "=-l")
+		prefix, tree := strings.CutSuffix(pattern, "/...")
+		if !slices.ContainsFunc(linked, func(p string) bool { return p == prefix || tree && strings.HasPrefix(p, prefix+"/") }) {
+			t.Errorf("%s: no linked package", pattern)
+		}
+	}
+}
+
 // `make build` stamps the same variables as promu's .promu.yml, and the
 // revision and branch of the checkout.
 func TestMakeBuildStampsLikePromu(t *testing.T) {
