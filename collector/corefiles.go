@@ -46,7 +46,8 @@ var (
 type corefilesCollector struct {
 	logger      log.Logger
 	root        string
-	corePattern string // file the core_pattern is read from; "" when off
+	corePattern *fileid.Kept  // the core_pattern file; nil when off
+	parsed      parsedPattern // the last core_pattern read, parsed; under mu
 	dirs        []string
 	maxExes     int
 
@@ -88,9 +89,27 @@ func newCorefilesCollector(d Deps) (Collector, error) {
 		if proc == "" {
 			proc = "/proc"
 		}
-		c.corePattern = filepath.Join(proc, "sys", "kernel", "core_pattern")
+		c.corePattern = fileid.Keep(filepath.Join(proc, "sys", "kernel", "core_pattern"), 64<<10)
 	}
 	return c, nil
+}
+
+// Close closes the core_pattern file kept open.
+func (c *corefilesCollector) Close() {
+	if c.corePattern != nil {
+		c.corePattern.Close()
+	}
+}
+
+// parsedPattern is a core_pattern and what corename.Pattern made of it
+// (the zero value: an empty pattern, which names no folder):
+// the pattern is read every scrape, and compiled again only when it
+// changed.
+type parsedPattern struct {
+	raw string
+	dir string
+	re  *regexp.Regexp
+	ok  bool
 }
 
 // coreDir is one folder to list and how its files are named.
@@ -110,15 +129,19 @@ func (c *corefilesCollector) watched() []coreDir {
 			out = append(out, coreDir{dir: d})
 		}
 	}
-	if c.corePattern == "" {
+	if c.corePattern == nil {
 		return out
 	}
-	raw, err := os.ReadFile(c.corePattern)
+	raw, err := c.corePattern.Read()
 	if err != nil {
 		_ = level.Debug(c.logger).Log("msg", "core_pattern not readable", "err", err)
 		return out
 	}
-	dir, re, ok := corename.Pattern(string(raw))
+	if p := &c.parsed; p.raw != string(raw) { // the zero value is Pattern("")'s answer
+		p.raw = string(raw)
+		p.dir, p.re, p.ok = corename.Pattern(p.raw)
+	}
+	dir, re, ok := c.parsed.dir, c.parsed.re, c.parsed.ok
 	if !ok {
 		return out
 	}

@@ -58,6 +58,8 @@ type inventoryCollector struct {
 	poll     time.Duration
 	firewall func(context.Context) (int, error) // nil: not read
 	mounts   mounts.Reader
+	online   *fileid.Kept    // devices/system/cpu/online
+	xtables  [2]*fileid.Kept // net/ip_tables_names, net/ip6_tables_names
 
 	mu       sync.Mutex
 	scanner  *proctrack.Scanner // own pass when the services poller has none
@@ -102,11 +104,21 @@ func newInventoryCollector(d Deps) (Collector, error) {
 		c.firewall = nftablesRules
 	}
 	c.pub.cfg = cfg.Inventory.PublishedVersions
+	c.online = fileid.Keep(filepath.Join(sys, "devices", "system", "cpu", "online"), 64<<10)
+	for i, name := range []string{"ip_tables_names", "ip6_tables_names"} {
+		c.xtables[i] = fileid.Keep(filepath.Join(proc, "net", name), 1<<16)
+	}
 	return c, nil
 }
 
-// Close releases the mount table's descriptor.
-func (c *inventoryCollector) Close() { c.mounts.Close() }
+// Close releases the mount table's descriptor and the files kept open.
+func (c *inventoryCollector) Close() {
+	c.mounts.Close()
+	c.online.Close()
+	for _, k := range c.xtables {
+		k.Close()
+	}
+}
 
 func (c *inventoryCollector) onRoot(p string) string { return filepath.Join(c.root, p) }
 
@@ -132,9 +144,13 @@ func invBool(b bool) float64 {
 	return 0
 }
 
-// readOptional reads a small file; an absent one is (nil, nil).
+// invRead reads a small file; an absent one is (nil, nil).
 func invRead(path string, limit int64) ([]byte, error) {
-	b, err := fileid.ReadRegular(path, limit)
+	return absentIsNil(fileid.ReadRegular(path, limit))
+}
+
+// absentIsNil is a read with an absent file as (nil, nil).
+func absentIsNil(b []byte, err error) ([]byte, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -158,7 +174,7 @@ func (c *inventoryCollector) cpu(_ context.Context, ch chan<- prometheus.Metric)
 // cpuInfo parses /proc/cpuinfo, or returns the last parse while the
 // online-CPU list is the one it was read under.
 func (c *inventoryCollector) cpuInfo() (inventory.CPUInfo, error) {
-	online, _ := invRead(filepath.Join(c.sys, "devices", "system", "cpu", "online"), 64<<10)
+	online, _ := absentIsNil(c.online.Read())
 	c.mu.Lock()
 	seen := c.cpuSeen
 	c.mu.Unlock()

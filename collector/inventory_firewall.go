@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -66,8 +65,8 @@ func permissionOr(err error) error {
 func (c *inventoryCollector) firewallRules(ctx context.Context, ch chan<- prometheus.Metric) error {
 	var errs []error
 	legacy, found := 0, false
-	for _, name := range []string{"ip_tables_names", "ip6_tables_names"} {
-		b, err := invRead(filepath.Join(c.proc, "net", name), 1<<16)
+	for _, names := range c.xtables {
+		b, err := absentIsNil(names.Read())
 		switch {
 		case errors.Is(err, fs.ErrPermission):
 			// Mode 0440 root: unknown to an unprivileged exporter.

@@ -73,6 +73,9 @@ type systemCollector struct {
 	labelValues []string // config labels' values, sorted by name
 	nodeInfo    *prometheus.Desc
 
+	// read every scrape, kept open (fileid.Kept)
+	loadavg, meminfo, online *fileid.Kept
+
 	mu      sync.Mutex
 	facts   *hostFacts
 	factsAt time.Time
@@ -94,6 +97,9 @@ type hostFacts struct {
 
 func newSystemCollector(d Deps) (Collector, error) {
 	c := &systemCollector{logger: d.Logger, paths: d.Paths}
+	c.loadavg = fileid.Keep(c.proc("loadavg"), 64<<10)
+	c.meminfo = fileid.Keep(c.proc("meminfo"), 1<<20)
+	c.online = fileid.Keep(c.sys("devices/system/cpu/online"), 64<<10)
 	names := []string{"node_id", "hostname"}
 	if d.Config != nil {
 		c.nodeID = d.Config.Node.ID
@@ -104,6 +110,13 @@ func newSystemCollector(d Deps) (Collector, error) {
 	}
 	c.nodeInfo = systemDesc("node_info", "Host identity: node ID, hostname, config labels; always 1.", names...)
 	return c, nil
+}
+
+// Close closes the files kept open.
+func (c *systemCollector) Close() {
+	c.loadavg.Close()
+	c.meminfo.Close()
+	c.online.Close()
 }
 
 // metricSink sends gauges through sendGauge and keeps the errors of broken
@@ -145,12 +158,12 @@ func (c *systemCollector) Update(_ context.Context, ch chan<- prometheus.Metric)
 // procfs's cost four more system calls a file (its *os.File) and a stat
 // of /proc, and parse all of meminfo's fifty lines.
 func (c *systemCollector) sendLoad(s *metricSink) {
-	b, err := fileid.ReadRegular(c.proc("loadavg"), 64<<10)
-	if !s.broken(c.proc("loadavg"), err) {
+	b, err := c.loadavg.Read()
+	if !s.broken(c.loadavg.Path(), err) {
 		return
 	}
 	load, err := hostinfo.ParseLoadAvg(b)
-	if s.broken(c.proc("loadavg"), err) {
+	if s.broken(c.loadavg.Path(), err) {
 		s.gauge(load1Desc, load[0])
 		s.gauge(load5Desc, load[1])
 		s.gauge(load15Desc, load[2])
@@ -158,12 +171,12 @@ func (c *systemCollector) sendLoad(s *metricSink) {
 }
 
 func (c *systemCollector) sendMemory(s *metricSink) {
-	b, err := fileid.ReadRegular(c.proc("meminfo"), 1<<20)
-	if !s.broken(c.proc("meminfo"), err) {
+	b, err := c.meminfo.Read()
+	if !s.broken(c.meminfo.Path(), err) {
 		return
 	}
 	mi, err := hostinfo.ParseMeminfo(b, memKeys...)
-	s.broken(c.proc("meminfo"), err) // a bad line costs its key only
+	s.broken(c.meminfo.Path(), err) // a bad line costs its key only
 	for _, key := range memKeys {
 		if v, ok := mi[key]; ok {
 			s.gauge(memDescs[key], float64(v))
@@ -276,7 +289,9 @@ func (c *systemCollector) sendFacts(s *metricSink, f *hostFacts) {
 	if f.bootTime != 0 {
 		s.gauge(bootTimeDesc, float64(f.bootTime))
 	}
-	if n, err := hostinfo.ParseCPUList(c.read(c.sys("devices/system/cpu/online"))); err == nil {
+	b, err := c.online.Read()
+	online, _ := c.optional(c.online.Path(), b, err)
+	if n, err := hostinfo.ParseCPUList(online); err == nil {
 		s.gauge(cpusDesc, float64(n)) // read each scrape: CPUs can be hot-plugged
 	} else if f.statCPUs > 0 {
 		s.gauge(cpusDesc, float64(f.statCPUs))
@@ -308,6 +323,11 @@ func (c *systemCollector) root(p string) string { return filepath.Join(c.paths.R
 // failure (EACCES for an unprivileged exporter, say) is logged at debug.
 func (c *systemCollector) readOK(path string) (string, bool) {
 	b, err := fileid.ReadRegular(path, 1<<20) // /etc files under --path.rootfs are outside files
+	return c.optional(path, b, err)
+}
+
+// optional is readOK's answer for a read already made.
+func (c *systemCollector) optional(path string, b []byte, err error) (string, bool) {
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			_ = level.Debug(c.logger).Log("msg", "skipping unreadable file", "path", path, "err", err)

@@ -90,18 +90,24 @@ func readRegular(path string, noFollow bool, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer unix.Close(fd)
+	return readOpen(fd, st, path, limit, false)
+}
+
+// readOpen reads the open regular file fd to its end, from its current
+// offset, or with pread from offset 0 (a kept file).
+func readOpen(fd int, st *unix.Stat_t, path string, limit int64, fromStart bool) ([]byte, error) {
 	if limit > 0 && st.Size > limit {
 		return nil, fmt.Errorf("%s: %w (%d bytes, limit %d)", path, ErrTooLarge, st.Size, limit)
 	}
 	if st.Size+1 > maxPooledRead { // a large file: read into its own buffer
-		return readInto(fd, path, make([]byte, 0, st.Size+1), limit)
+		return readInto(fd, path, make([]byte, 0, st.Size+1), limit, fromStart)
 	}
 	// /proc files have no size, sysfs ones say 4096 whatever they hold: the
 	// bytes are read into a pooled buffer and copied out at their size, so
 	// the small reads of a scrape leave only their bytes as garbage.
 	bp := readBufs.Get().(*[]byte)
 	defer readBufs.Put(bp)
-	buf, err := readInto(fd, path, (*bp)[:0], limit)
+	buf, err := readInto(fd, path, (*bp)[:0], limit, fromStart)
 	if err != nil {
 		return nil, err
 	}
@@ -112,8 +118,9 @@ func readRegular(path string, noFollow bool, limit int64) ([]byte, error) {
 }
 
 // readInto appends what is left of fd to buf, growing it, up to limit+1
-// bytes (limit > 0): more is ErrTooLarge.
-func readInto(fd int, path string, buf []byte, limit int64) ([]byte, error) {
+// bytes (limit > 0): more is ErrTooLarge. fromStart reads with pread, buf
+// holding what was read from offset 0.
+func readInto(fd int, path string, buf []byte, limit int64, fromStart bool) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
@@ -122,7 +129,13 @@ func readInto(fd int, path string, buf []byte, limit int64) ([]byte, error) {
 		if limit > 0 && int64(end) > limit+1 {
 			end = int(limit + 1) // nothing past limit+1 bytes is read
 		}
-		n, err := unix.Read(fd, buf[len(buf):end])
+		var n int
+		var err error
+		if fromStart {
+			n, err = unix.Pread(fd, buf[len(buf):end], int64(len(buf)))
+		} else {
+			n, err = unix.Read(fd, buf[len(buf):end])
+		}
 		switch {
 		case errors.Is(err, unix.EINTR):
 			continue
@@ -200,5 +213,5 @@ func ReadFd(fd int, path string, limit int64) ([]byte, error) {
 	if _, err := unix.Seek(fd, 0, 0); err != nil {
 		return nil, &fs.PathError{Op: "seek", Path: path, Err: err}
 	}
-	return readInto(fd, path, make([]byte, 0, 16<<10), limit)
+	return readInto(fd, path, make([]byte, 0, 16<<10), limit, false)
 }
