@@ -3,6 +3,7 @@ package collector
 import (
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -175,12 +176,12 @@ func (c *snfCollector) emitNode(ch chan<- prometheus.Metric, id string, n *snfNo
 	}
 }
 
-var snfVersionRE = regexp.MustCompile(`Version\s+(\S+)`)
+var snfVersionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`Version\s+(\S+)`) })
 
 // snfVersion is the "Version X" of an SNF version string, or the whole
 // string when it has none.
 func snfVersion(s string) string {
-	if m := snfVersionRE.FindStringSubmatch(s); m != nil {
+	if m := snfVersionRE().FindStringSubmatch(s); m != nil {
 		return m[1]
 	}
 	return s

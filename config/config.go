@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alecthomas/units"
@@ -89,7 +90,7 @@ const DefaultStatTimeout = 5 * time.Second
 // reservedNodeLabels are set by the system collector itself.
 var reservedNodeLabels = map[string]bool{"node_id": true, "hostname": true}
 
-var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+var labelNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`) })
 
 // sections lists every section of the file, in the order their problems
 // and folders are listed. A new section implements section and is added
@@ -124,7 +125,7 @@ func (n *NodeConfig) validate() []FieldError {
 	for _, name := range sortedKeys(n.Labels) {
 		path := "node.labels." + name
 		switch {
-		case !labelNameRE.MatchString(name) || strings.HasPrefix(name, "__"):
+		case !labelNameRE().MatchString(name) || strings.HasPrefix(name, "__"):
 			errs.add(path, "%q is not a valid Prometheus label name", name)
 		case reservedNodeLabels[name]:
 			errs.add(path, "label %q is set by the exporter itself", name)

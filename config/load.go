@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -210,13 +211,13 @@ func checkMappings(doc *yaml.Node) []Problem {
 }
 
 var (
-	lineMsgRE      = regexp.MustCompile(`^line (\d+): (.*)$`)
-	syntaxLineRE   = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type`)
+	lineMsgRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^line (\d+): (.*)$`) })
+	syntaxLineRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
+	unknownFieldRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^field (\S+) not found in type`) })
 )
 
 func syntaxProblem(err error) Problem {
-	if m := syntaxLineRE.FindStringSubmatch(err.Error()); m != nil {
+	if m := syntaxLineRE().FindStringSubmatch(err.Error()); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return Problem{Line: n, Msg: "syntax error: " + m[2]}
 	}
@@ -228,7 +229,7 @@ func syntaxProblem(err error) Problem {
 func decodeProblems(te *yaml.TypeError, idx *nodeIndex) []Problem {
 	problems := make([]Problem, 0, len(te.Errors))
 	for _, s := range te.Errors {
-		m := lineMsgRE.FindStringSubmatch(s)
+		m := lineMsgRE().FindStringSubmatch(s)
 		if m == nil {
 			problems = append(problems, Problem{Msg: s})
 			continue
@@ -238,7 +239,7 @@ func decodeProblems(te *yaml.TypeError, idx *nodeIndex) []Problem {
 		if strings.HasPrefix(p.Msg, "cannot unmarshal") {
 			p.Msg = "wrong type: " + plainTypeError(p.Msg)
 		}
-		if f := unknownFieldRE.FindStringSubmatch(m[2]); f != nil {
+		if f := unknownFieldRE().FindStringSubmatch(m[2]); f != nil {
 			p.Path = idx.keyAt(line, f[1])
 			p.Msg = fmt.Sprintf("unknown field %q", f[1])
 		}
@@ -316,13 +317,15 @@ func (idx *nodeIndex) lineOf(path string) int {
 	return 0
 }
 
-var unmarshalRE = regexp.MustCompile("^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (\\S+)$")
+var unmarshalRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile("^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (\\S+)$")
+})
 
 // plainTypeError says yaml's "cannot unmarshal !!str `x` into []string"
 // in the configuration's words: what was written and what is wanted,
 // without Go's type names.
 func plainTypeError(msg string) string {
-	m := unmarshalRE.FindStringSubmatch(msg)
+	m := unmarshalRE().FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alecthomas/units"
@@ -68,7 +69,7 @@ func (l LogConfig) Name() string {
 	return name
 }
 
-var journalMatchRE = regexp.MustCompile(`^(\+|[A-Z0-9_]+=.*)$`)
+var journalMatchRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\+|[A-Z0-9_]+=.*)$`) })
 
 // LogRule is an operator's rule.
 type LogRule struct {
@@ -148,7 +149,7 @@ func reservedCounter(counter string) bool {
 	return slices.ContainsFunc(reservedCounterPrefixes, func(p string) bool { return strings.HasPrefix(counter, p) })
 }
 
-var metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*_total$`)
+var metricNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*_total$`) })
 
 // logsSection is Config.Logs as a section.
 type logsSection []LogConfig
@@ -208,7 +209,7 @@ func validateJournal(at string, j LogJournal) []FieldError {
 		}
 	}
 	for i, m := range j.Matches {
-		if !journalMatchRE.MatchString(m) {
+		if !journalMatchRE().MatchString(m) {
 			errs = append(errs, FieldError{Path: fmt.Sprintf("%s.matches[%d]", at, i),
 				Msg: fmt.Sprintf("%q is not a journal match: FIELD=VALUE with an upper-case field name, or +", m)})
 		}
@@ -290,19 +291,19 @@ func validateLogRules(at string, rules []LogRule) []FieldError {
 	for k, r := range rules {
 		rp := fmt.Sprintf("%s.rules[%d]", at, k)
 		switch {
-		case !labelNameRE.MatchString(r.Name):
+		case !labelNameRE().MatchString(r.Name):
 			add(rp+".name", "%q is not a valid rule name (letters, digits, _)", r.Name)
 		case seen[r.Name]:
 			add(rp+".name", "rule %q is defined twice", r.Name)
 		}
 		seen[r.Name] = true
-		if r.Counter != "" && (!metricNameRE.MatchString(r.Counter) || logsOwnCounters[r.Counter]) {
+		if r.Counter != "" && (!metricNameRE().MatchString(r.Counter) || logsOwnCounters[r.Counter]) {
 			add(rp+".counter", "%q must be a metric name ending in _total, not one the logs collector serves itself", r.Counter)
 		} else if reservedCounter(r.Counter) {
 			add(rp+".counter", "%q belongs to another collector; rules may feed %s, or a name of your own", r.Counter, strings.Join(slices.Sorted(maps.Keys(sharedCounters)), ", "))
 		}
 		for _, name := range labelNamesOf(r) {
-			if !labelNameRE.MatchString(name) || strings.HasPrefix(name, "__") || name == "log" || name == "rule" && r.Counter == "" {
+			if !labelNameRE().MatchString(name) || strings.HasPrefix(name, "__") || name == "log" || name == "rule" && r.Counter == "" {
 				add(rp+".labels", "%q is not a label name a rule may set", name)
 			}
 		}

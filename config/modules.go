@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/clamd"
@@ -74,8 +75,8 @@ const (
 const DefaultClamdTimeout = 2 * time.Second
 
 var (
-	moduleNameRE  = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
-	packageNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
+	moduleNameRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`) })
+	packageNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`) })
 )
 
 // modulesSection is Config.Modules as a section.
@@ -125,7 +126,7 @@ func validateModules(mods []ModuleConfig) []FieldError {
 		switch prev, dup := seen[m.Name]; {
 		case m.Name == "":
 			at("name", "a module needs a name (it becomes the module label)")
-		case !moduleNameRE.MatchString(m.Name):
+		case !moduleNameRE().MatchString(m.Name):
 			at("name", "%q: use letters, digits, '_', '.' and '-'", m.Name)
 		case dup:
 			at("name", "%q is already the name of modules[%d]", m.Name, prev)
@@ -244,7 +245,7 @@ func (m ModuleConfig) validateDpkg(at fieldAdder) {
 	for j, p := range m.Packages {
 		field := fmt.Sprintf("packages[%d]", j)
 		switch {
-		case !packageNameRE.MatchString(p):
+		case !packageNameRE().MatchString(p):
 			at(field, "%q is not a Debian package name", p)
 		case seen[p]:
 			at(field, "%q is listed twice", p)

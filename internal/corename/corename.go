@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -17,12 +18,14 @@ const Unknown = "unknown"
 var (
 	// core.<comm>.<uid>.<boot id>.<pid>.<usec>[.zst|.xz|.lz4], comm with
 	// '.', '/' and ' ' escaped as \xNN (systemd-coredump).
-	systemdRE = regexp.MustCompile(`^core\.(.+)\.\d+\.[0-9a-f]{32}\.\d+\.\d+(\.(zst|xz|lz4|gz))?$`)
+	systemdRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^core\.(.+)\.\d+\.[0-9a-f]{32}\.\d+\.\d+(\.(zst|xz|lz4|gz))?$`)
+	})
 	// apport's report /var/crash/_usr_sbin_clamd.0.crash and its core
 	// /var/lib/apport/coredump/core._usr_sbin_clamd.0.<boot id>.<pid>.<time>.
-	apportCrashRE = regexp.MustCompile(`^(_.+)\.\d+\.crash$`)
-	apportCoreRE  = regexp.MustCompile(`^core\.(_.+?)\.\d+\.[0-9a-f-]{32,36}\.\d+\.\d+$`)
-	escapeRE      = regexp.MustCompile(`\\x[0-9a-fA-F]{2}`)
+	apportCrashRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(_.+)\.\d+\.crash$`) })
+	apportCoreRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^core\.(_.+?)\.\d+\.[0-9a-f-]{32,36}\.\d+\.\d+$`) })
+	escapeRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\x[0-9a-fA-F]{2}`) })
 )
 
 // Counted tells whether a file in a core folder is a core dump or crash
@@ -46,13 +49,13 @@ func Executable(name string, pattern *regexp.Regexp) string {
 			}
 		}
 	}
-	if m := systemdRE.FindStringSubmatch(name); m != nil {
+	if m := systemdRE().FindStringSubmatch(name); m != nil {
 		return clean(unescape(m[1]))
 	}
-	if m := apportCrashRE.FindStringSubmatch(name); m != nil {
+	if m := apportCrashRE().FindStringSubmatch(name); m != nil {
 		return clean(apportName(m[1]))
 	}
-	if m := apportCoreRE.FindStringSubmatch(name); m != nil {
+	if m := apportCoreRE().FindStringSubmatch(name); m != nil {
 		return clean(apportName(m[1]))
 	}
 	return Unknown
@@ -66,7 +69,7 @@ func apportName(mangled string) string {
 }
 
 func unescape(s string) string {
-	return escapeRE.ReplaceAllStringFunc(s, func(e string) string {
+	return escapeRE().ReplaceAllStringFunc(s, func(e string) string {
 		b, _ := strconv.ParseUint(e[2:], 16, 8)
 		return string(rune(b))
 	})

@@ -21,6 +21,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/heartbeat-exporter/heartbeat_exporter/internal/fileid"
@@ -40,14 +41,20 @@ type Result struct {
 const ctimeLayout = "Mon Jan _2 15:04:05 2006"
 
 var (
-	linePrefixRE = regexp.MustCompile(`^([A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}) -> `)
+	linePrefixRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^([A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}) -> `)
+	})
 	// "ClamAV update process started at <date>", and the daemon's own
 	// "... started at <date>" lines: a session's time when lines have none.
-	startedRE = regexp.MustCompile(`started at ([A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4})`)
+	startedRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`started at ([A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4})`)
+	})
 	// A database checked or replaced: freshclam reached a mirror and the
 	// database is current.
-	successRE = regexp.MustCompile(`^\S+\.c[vl]d (updated \(version: |database is up-to-date |is up to date )|^Database updated \(`)
-	failureRE = regexp.MustCompile(`^(ERROR: |!)|[Uu]pdate failed`)
+	successRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\S+\.c[vl]d (updated \(version: |database is up-to-date |is up to date )|^Database updated \(`)
+	})
+	failureRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(ERROR: |!)|[Uu]pdate failed`) })
 )
 
 // ReadTail reads at most tail bytes from the end of the log at path and
@@ -80,13 +87,13 @@ func Parse(b []byte, loc *time.Location) Result {
 	var session time.Time // start of the current session, for lines without time
 	for _, line := range strings.Split(string(b), "\n") {
 		when := session
-		if m := linePrefixRE.FindStringSubmatch(line); m != nil {
+		if m := linePrefixRE().FindStringSubmatch(line); m != nil {
 			if t, err := time.ParseInLocation(ctimeLayout, m[1], loc); err == nil {
 				when = t
 			}
 			line = line[len(m[0]):]
 		}
-		if m := startedRE.FindStringSubmatch(line); m != nil {
+		if m := startedRE().FindStringSubmatch(line); m != nil {
 			if t, err := time.ParseInLocation(ctimeLayout, m[1], loc); err == nil {
 				session = t
 				if when.IsZero() || when.Before(t) {
@@ -98,9 +105,9 @@ func Parse(b []byte, loc *time.Location) Result {
 			continue
 		}
 		switch {
-		case failureRE.MatchString(line):
+		case failureRE().MatchString(line):
 			r.LastFailure = later(r.LastFailure, when)
-		case successRE.MatchString(line):
+		case successRE().MatchString(line):
 			r.LastSuccess = later(r.LastSuccess, when)
 		}
 	}

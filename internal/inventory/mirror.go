@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Older freshclam wrote "Database updated (N signatures) from HOST (IP:
@@ -13,7 +14,9 @@ import (
 // The host is at most 253 bytes: taken as the whole run of host bytes and
 // cut, the same as a bounded repeat ({1,253}) would match, which RE2
 // expands into 253 copies (5 ms of compiling at every start).
-var mirrorRE = regexp.MustCompile(`(?:updated \(\d+ signatures\) from |Trying host |(?:from|server|on|Retrieving|Downloading) https?://)([A-Za-z0-9.-]+)`)
+var mirrorRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?:updated \(\d+ signatures\) from |Trying host |(?:from|server|on|Retrieving|Downloading) https?://)([A-Za-z0-9.-]+)`)
+})
 
 const maxHostBytes = 253
 
@@ -23,7 +26,7 @@ func LastMirror(log []byte) string {
 	for len(log) > 0 {
 		i := bytes.LastIndexByte(log[:len(log)-1], '\n')
 		line := log[i+1:]
-		if m := mirrorRE.FindSubmatch(line); m != nil {
+		if m := mirrorRE().FindSubmatch(line); m != nil {
 			return strings.TrimRight(string(m[1][:min(len(m[1]), maxHostBytes)]), ".")
 		}
 		if i < 0 {

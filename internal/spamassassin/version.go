@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 )
 
 // MaxModuleBytes bounds how much of Mail/SpamAssassin.pm is searched: its
@@ -28,12 +29,14 @@ var ErrNoVersion = errors.New(`no our $VERSION = "N.NNNNNN" line`)
 
 // versionRE is the declaration SpamAssassin has used since 3.0
 // (`our $VERSION = "4.000001";`), at the start of a line.
-var versionRE = regexp.MustCompile(`(?m)^\s*our\s+\$VERSION\s*=\s*["'](\d{1,3})\.(\d{3})(\d{3})["']\s*;`)
+var versionRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^\s*our\s+\$VERSION\s*=\s*["'](\d{1,3})\.(\d{3})(\d{3})["']\s*;`)
+})
 
 // EngineVersion finds the version declared in the source of
 // Mail/SpamAssassin.pm (its first MaxModuleBytes are enough).
 func EngineVersion(src []byte) (Version, error) {
-	m := versionRE.FindSubmatch(src)
+	m := versionRE().FindSubmatch(src)
 	if m == nil {
 		return Version{}, ErrNoVersion
 	}
@@ -45,12 +48,12 @@ func EngineVersion(src []byte) (Version, error) {
 
 // channelRE is the line sa-update writes at the top of a channel's .cf
 // file: "# UPDATE version 1916549".
-var channelRE = regexp.MustCompile(`(?m)^# UPDATE version (\S+)`)
+var channelRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^# UPDATE version (\S+)`) })
 
 // ChannelVersion is the version an sa-update channel file records, false
 // when it records none.
 func ChannelVersion(cf []byte) (string, bool) {
-	m := channelRE.FindSubmatch(cf)
+	m := channelRE().FindSubmatch(cf)
 	if m == nil {
 		return "", false
 	}
