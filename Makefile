@@ -20,12 +20,14 @@ DEMO_ADDR ?= 127.0.0.1:10734
 FUZZTIME  ?= 15s
 # Packages that run only at start, at a reload, every few seconds or for a
 # rare request (flags, configuration, templates, certificates, D-Bus,
-# nftables, protobuf's descriptors and encoding) are compiled without
+# nftables, protobuf's descriptors and encoding, logging, the parsers of
+# module versions and SNF's status, run when their file changed) are compiled without
 # inlining: 0.6 MiB less binary, and nearly all of a binary is resident at
 # rest, the kernel mapping 64 KiB around each page touched
 # (docs/benchmarks.md, "Idle RSS"). Nothing a scrape in the text format
 # runs is in the list. .promu.yml's flags carry the same
-# (TestColdPackagesAgree).
+# (TestMakeBuildFlagsLikePromu).
+MOD       := github.com/heartbeat-exporter/heartbeat_exporter
 COLD_PKGS := go.yaml.in/yaml/... github.com/alecthomas/... github.com/xhit/... \
              text/template/... html/template go/... \
              golang.org/x/net/trace github.com/mwitkow/... github.com/golang-jwt/... \
@@ -33,7 +35,11 @@ COLD_PKGS := go.yaml.in/yaml/... github.com/alecthomas/... github.com/xhit/... \
              github.com/godbus/... github.com/coreos/... github.com/google/nftables/... \
              github.com/mdlayher/... golang.org/x/text/... vendor/golang.org/x/text/... \
              encoding/asn1 encoding/pem crypto/x509/... math/big expvar \
-             github.com/jpillora/backoff google.golang.org/protobuf/...
+             github.com/jpillora/backoff google.golang.org/protobuf/... \
+             encoding/xml log/slog/... github.com/go-kit/... github.com/go-logfmt/... \
+             github.com/prometheus/common/version \
+             $(MOD)/config $(MOD)/internal/snfxml $(MOD)/internal/spamassassin \
+             $(MOD)/internal/cvd $(MOD)/internal/freshclam $(MOD)/internal/dpkg
 BUILD_FLAGS := -trimpath -tags netgo $(foreach p,$(COLD_PKGS),-gcflags=$(p)=-l)
 GOFILES    = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.build/*')
 
