@@ -216,3 +216,38 @@ func TestCorefilesFIFOFolder(t *testing.T) {
 		t.Fatal("a FIFO core folder blocked the scrape")
 	}
 }
+
+// A core_pattern replaced by a FIFO (no writer) is refused at once; the
+// configured folders are still listed, and a pattern written afterwards
+// is read at the next scrape (the fixture tree is not procfs: opened at
+// each read, never kept).
+func TestCorefilesCorePatternFIFO(t *testing.T) {
+	p := tree(t, map[string]string{"root/var/crash/_usr_sbin_clamd.0.crash": "1", "root/var/cores/core.spamd.4": "1"})
+	pattern := filepath.Join(p.Proc, "sys", "kernel", "core_pattern")
+	if err := os.MkdirAll(filepath.Dir(pattern), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(pattern, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := newCorefilesTest(t, p, "corefiles:\n  dirs: [/var/crash]\n")
+	done := make(chan string, 1)
+	go func() { got, _ := collectText(t, a, "heartbeat_core_files"); done <- got }()
+	select {
+	case got := <-done:
+		if !strings.Contains(got, `heartbeat_core_files{dir="/var/crash",executable="clamd"} 1`) || strings.Contains(got, "/var/cores") {
+			t.Errorf("with a FIFO for core_pattern:\n%s", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a FIFO core_pattern held the scrape")
+	}
+	if err := os.Remove(pattern); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pattern, []byte("/var/cores/core.%e.%p\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := collectText(t, a, "heartbeat_core_files"); !strings.Contains(got, `heartbeat_core_files{dir="/var/cores",executable="spamd"} 1`) {
+		t.Errorf("the pattern written after the FIFO was not read:\n%s", got)
+	}
+}
