@@ -22,8 +22,9 @@ type Kept struct {
 	path  string
 	limit int64
 
-	mu sync.Mutex
-	fd int // a kept descriptor on procfs or sysfs; -1 when none
+	mu     sync.Mutex
+	fd     int  // a kept descriptor on procfs or sysfs; -1 when none
+	closed bool // Close was called: read, but keep nothing open
 }
 
 // Keep returns path's Kept, read at most limit bytes at a time (limit >
@@ -49,7 +50,7 @@ func (k *Kept) Read() ([]byte, error) {
 		return nil, err
 	}
 	b, err := readOpen(fd, st, k.path, k.limit, true)
-	if err == nil && generated(fd) {
+	if err == nil && !k.closed && generated(fd) && notLink(k.path) {
 		k.fd = fd
 	} else {
 		_ = unix.Close(fd)
@@ -61,6 +62,7 @@ func (k *Kept) Read() ([]byte, error) {
 func (k *Kept) Close() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.closed = true
 	k.closeLocked()
 }
 
@@ -79,4 +81,11 @@ func generated(fd int) bool {
 		return false
 	}
 	return s.Type == unix.PROC_SUPER_MAGIC || s.Type == unix.SYSFS_MAGIC
+}
+
+// notLink tells whether path's last element is not a symbolic link (one in
+// a fixture tree pointing into /proc may be pointed elsewhere later).
+func notLink(path string) bool {
+	var st unix.Stat_t
+	return unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT != unix.S_IFLNK
 }

@@ -48,6 +48,41 @@ func TestKeptProcFileReadAgainFresh(t *testing.T) {
 	if k.fd != -1 {
 		t.Error("Close left the descriptor")
 	}
+	// A scrape still running on a set a reload closed reads, keeping nothing.
+	if b, err := k.Read(); err != nil || len(b) == 0 || k.fd != -1 {
+		t.Errorf("read after Close: %q, %v, descriptor %d", b, err, k.fd)
+	}
+}
+
+// A link to a /proc file is followed but not kept: pointed elsewhere, the
+// next read follows it there.
+func TestKeptLinkNotKept(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "loadavg")
+	if err := os.Symlink("/proc/loadavg", link); err != nil {
+		t.Fatal(err)
+	}
+	k := Keep(link, 1<<10)
+	defer k.Close()
+	if _, err := k.Read(); err != nil {
+		t.Skip(err)
+	}
+	if k.fd != -1 {
+		t.Fatal("a file reached through a link was kept open")
+	}
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("0.1 0.2 0.3 1/1 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, link); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := k.Read(); err != nil || string(b) != "0.1 0.2 0.3 1/1 1\n" {
+		t.Errorf("after the link moved: %q, %v", b, err)
+	}
 }
 
 // A file on an ordinary file system (a fixture tree) is opened at each
